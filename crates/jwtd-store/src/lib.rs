@@ -1,0 +1,162 @@
+//! The storage contract of jwtd: users, issued refresh tokens and the blacklist.
+//!
+//! One trait, two real implementations (SQLite, the embedded default, and PostgreSQL for several
+//! instances). No SQL lives here. Times are Unix seconds passed in by the caller, never read
+//! from a clock here, so the same call gives the same result on every backend.
+//!
+//! Refresh tokens are never stored whole: only their `jti`, owner and times, which is all that
+//! blacklisting, rotation and flushing need, and nothing a database leak could replay.
+
+use async_trait::async_trait;
+
+/// A user's numeric id.
+pub type UserId = i64;
+
+/// A stored user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    /// Numeric id, assigned by the store; `user_id` claims carry it as a string.
+    pub id: UserId,
+    /// Unique login name.
+    pub username: String,
+    /// PHC string of the argon2id hash.
+    pub password_hash: String,
+    /// Inactive users cannot log in, refresh, or use access tokens.
+    pub is_active: bool,
+    /// When the user was created.
+    pub date_joined: i64,
+    /// The last successful login, when `update_last_login` is on.
+    pub last_login: Option<i64>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .field("is_active", &self.is_active)
+            .field("date_joined", &self.date_joined)
+            .field("last_login", &self.last_login)
+            .finish()
+    }
+}
+
+/// A user to create.
+#[derive(Clone)]
+pub struct NewUser {
+    /// Unique login name.
+    pub username: String,
+    /// PHC string of the argon2id hash (hashing happens before the store sees it).
+    pub password_hash: String,
+    /// Whether the user may log in.
+    pub is_active: bool,
+    /// Creation time.
+    pub date_joined: i64,
+}
+
+/// What the store keeps of an issued refresh or sliding token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The owner, when the token names one that exists.
+    pub user_id: Option<UserId>,
+    /// The token's `iat` (or the time it was first seen, for tokens minted elsewhere).
+    pub issued_at: i64,
+    /// The token's `exp`; the row may be flushed after it.
+    pub expires_at: i64,
+}
+
+/// The result of an attempt to blacklist a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blacklisting {
+    /// This call put the token on the blacklist.
+    Added,
+    /// It was already there: another request won the race, or the token was reused.
+    AlreadyBlacklisted,
+}
+
+/// How many rows `flush_expired` removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    /// Issued-token rows removed.
+    pub issued: u64,
+    /// Blacklist rows removed with them.
+    pub blacklisted: u64,
+}
+
+/// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The named user does not exist.
+    #[error("user not found")]
+    NotFound,
+    /// A uniqueness rule was violated (a username that is taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or cannot write now (down, locked, read-only, disk full).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data.
+    #[error("store error: {0}")]
+    Internal(String),
+}
+
+/// Users, issued tokens and the blacklist. Every write is committed before the call returns.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending schema migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a user; `Conflict` when the username is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+
+    /// Looks a user up by name.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// Looks a user up by id.
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Every user, by id.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Replaces a user's password hash; `NotFound` when there is no such user.
+    async fn set_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Activates or deactivates a user; `NotFound` when there is no such user.
+    async fn set_active(&self, username: &str, is_active: bool) -> Result<(), StoreError>;
+
+    /// Deletes a user; their issued tokens stay (owner cleared) so the blacklist keeps working.
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError>;
+
+    /// Stamps a successful login.
+    async fn record_login(&self, id: UserId, at: i64) -> Result<(), StoreError>;
+
+    /// Remembers an issued refresh or sliding token.
+    async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError>;
+
+    /// Whether `jti` is blacklisted.
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError>;
+
+    /// Blacklists a token (recording it first if it was minted elsewhere), atomically.
+    async fn blacklist(&self, token: &TokenRecord, at: i64) -> Result<Blacklisting, StoreError>;
+
+    /// Rotation in one transaction: when `blacklist_old`, blacklist `old` and fail with
+    /// `AlreadyBlacklisted` if another request did so first (then nothing is written); record
+    /// `new`. Of concurrent rotations of one token, exactly one gets `Added`.
+    async fn rotate(
+        &self,
+        old: &TokenRecord,
+        new: &TokenRecord,
+        blacklist_old: bool,
+        at: i64,
+    ) -> Result<Blacklisting, StoreError>;
+
+    /// Removes issued tokens whose `exp` is at or before `now`, and their blacklist rows.
+    async fn flush_expired(&self, now: i64) -> Result<Flushed, StoreError>;
+}
