@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jwtd_store::{
-    Blacklisting, Flushed, NewUser, Store, StoreError, TokenRecord, User, UserId,
-};
+use jwtd_store::{Blacklisting, Flushed, NewUser, Store, StoreError, TokenRecord, User, UserId};
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
@@ -33,7 +31,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -146,10 +146,18 @@ fn insert_blacklisted(conn: &Connection, jti: &str, at: i64) -> rusqlite::Result
          ON CONFLICT (jti) DO NOTHING",
         params![jti, at],
     )?;
-    Ok(if inserted == 1 { Blacklisting::Added } else { Blacklisting::AlreadyBlacklisted })
+    Ok(if inserted == 1 {
+        Blacklisting::Added
+    } else {
+        Blacklisting::AlreadyBlacklisted
+    })
 }
 
-fn update_user(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+fn update_user(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<(), StoreError> {
     match conn.execute(sql, params).map_err(db_error)? {
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
@@ -163,8 +171,9 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_error)?;
-            let applied: i64 =
-                tx.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(db_error)?;
+            let applied: i64 = tx
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .map_err(db_error)?;
             let applied = usize::try_from(applied).unwrap_or(usize::MAX);
             if applied > MIGRATIONS.len() {
                 return Err(StoreError::Internal(format!(
@@ -175,7 +184,8 @@ impl Store for SqliteStore {
             for sql in &MIGRATIONS[applied..] {
                 tx.execute_batch(sql).map_err(db_error)?;
             }
-            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64).map_err(db_error)?;
+            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
+                .map_err(db_error)?;
             tx.commit().map_err(db_error)
         })
         .await
@@ -183,7 +193,8 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(|conn| {
-            conn.query_row("SELECT count(*) FROM users", [], |_| Ok(())).map_err(db_error)
+            conn.query_row("SELECT count(*) FROM users", [], |_| Ok(()))
+                .map_err(db_error)
         })
         .await
     }
@@ -193,7 +204,12 @@ impl Store for SqliteStore {
             let result = conn.execute(
                 "INSERT INTO users (username, password_hash, is_active, date_joined)
                  VALUES (?1, ?2, ?3, ?4)",
-                params![user.username, user.password_hash, user.is_active, user.date_joined],
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.is_active,
+                    user.date_joined
+                ],
             );
             match result {
                 Ok(_) => Ok(User {
@@ -219,9 +235,11 @@ impl Store for SqliteStore {
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let username = username.to_owned();
         self.run(move |conn| {
-            conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"))
-                .and_then(|mut stmt| stmt.query_row([username], user_from_row).optional())
-                .map_err(db_error)
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([username], user_from_row).optional())
+            .map_err(db_error)
         })
         .await
     }
@@ -273,23 +291,31 @@ impl Store for SqliteStore {
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
         let username = username.to_owned();
         self.run(move |conn| {
-            update_user(conn, "DELETE FROM users WHERE username = ?1", params![username])
+            update_user(
+                conn,
+                "DELETE FROM users WHERE username = ?1",
+                params![username],
+            )
         })
         .await
     }
 
     async fn record_login(&self, id: UserId, at: i64) -> Result<(), StoreError> {
         self.run(move |conn| {
-            conn.execute("UPDATE users SET last_login = ?2 WHERE id = ?1", params![id, at])
-                .map(|_| ())
-                .map_err(db_error)
+            conn.execute(
+                "UPDATE users SET last_login = ?2 WHERE id = ?1",
+                params![id, at],
+            )
+            .map(|_| ())
+            .map_err(db_error)
         })
         .await
     }
 
     async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError> {
         let token = token.clone();
-        self.run(move |conn| insert_issued(conn, &token).map_err(db_error)).await
+        self.run(move |conn| insert_issued(conn, &token).map_err(db_error))
+            .await
     }
 
     async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
@@ -360,7 +386,10 @@ impl Store for SqliteStore {
                 .execute("DELETE FROM issued_tokens WHERE expires_at <= ?1", [now])
                 .map_err(db_error)?;
             tx.commit().map_err(db_error)?;
-            Ok(Flushed { issued: issued as u64, blacklisted: blacklisted as u64 })
+            Ok(Flushed {
+                issued: issued as u64,
+                blacklisted: blacklisted as u64,
+            })
         })
         .await
     }

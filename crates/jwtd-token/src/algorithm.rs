@@ -135,7 +135,9 @@ impl fmt::Display for Algorithm {
 
 /// The error for an algorithm name jwtd does not support.
 #[derive(Debug, thiserror::Error)]
-#[error("unsupported algorithm {0:?} (supported: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)")]
+#[error(
+    "unsupported algorithm {0:?} (supported: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)"
+)]
 pub struct UnknownAlgorithm(pub String);
 
 impl FromStr for Algorithm {

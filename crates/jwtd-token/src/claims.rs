@@ -1,7 +1,7 @@
 //! Token purposes, claim names and the claims read from a verified token.
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// What a token is for. Each purpose is checked on use: a refresh token is never an access token.
@@ -75,7 +75,9 @@ impl UserIdClaim {
     pub(crate) fn from_value(value: Option<&Value>) -> UserIdClaim {
         match value {
             None => UserIdClaim::Missing,
-            Some(Value::String(s)) => parse_decimal_id(s).map_or(UserIdClaim::Malformed, UserIdClaim::Id),
+            Some(Value::String(s)) => {
+                parse_decimal_id(s).map_or(UserIdClaim::Malformed, UserIdClaim::Id)
+            }
             Some(Value::Number(n)) => n
                 .as_i64()
                 .filter(|id| *id >= 0)
@@ -134,11 +136,33 @@ mod tests {
 
     #[test]
     fn user_ids_are_strict() {
-        assert_eq!(UserIdClaim::from_value(Some(&json!("42"))), UserIdClaim::Id(42));
-        assert_eq!(UserIdClaim::from_value(Some(&json!(42))), UserIdClaim::Id(42));
+        assert_eq!(
+            UserIdClaim::from_value(Some(&json!("42"))),
+            UserIdClaim::Id(42)
+        );
+        assert_eq!(
+            UserIdClaim::from_value(Some(&json!(42))),
+            UserIdClaim::Id(42)
+        );
         assert_eq!(UserIdClaim::from_value(None), UserIdClaim::Missing);
-        for bad in [json!(true), json!(1.0), json!("abc"), json!(""), json!(" 1"), json!("-1"), json!([1]), json!({"id": 1}), json!(null), json!(-3), json!("99999999999999999999")] {
-            assert_eq!(UserIdClaim::from_value(Some(&bad)), UserIdClaim::Malformed, "{bad}");
+        for bad in [
+            json!(true),
+            json!(1.0),
+            json!("abc"),
+            json!(""),
+            json!(" 1"),
+            json!("-1"),
+            json!([1]),
+            json!({"id": 1}),
+            json!(null),
+            json!(-3),
+            json!("99999999999999999999"),
+        ] {
+            assert_eq!(
+                UserIdClaim::from_value(Some(&bad)),
+                UserIdClaim::Malformed,
+                "{bad}"
+            );
         }
     }
 

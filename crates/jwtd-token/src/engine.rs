@@ -155,7 +155,11 @@ impl TokenEngine {
     pub fn new(keys: Keys, policy: Policy) -> TokenEngine {
         let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, keys.algorithm());
         let header_b64 = URL_SAFE_NO_PAD.encode(header);
-        TokenEngine { keys, policy, header_b64 }
+        TokenEngine {
+            keys,
+            policy,
+            header_b64,
+        }
     }
 
     /// The policy in force.
@@ -171,7 +175,10 @@ impl TokenEngine {
     /// A login's refresh and access tokens for `user_id`, both stamped `now`.
     pub fn issue_pair(&self, user_id: i64, now: i64) -> Result<Pair, TokenError> {
         let mut rest = Map::new();
-        rest.insert(self.policy.claims.user_id.clone(), Value::String(user_id.to_string()));
+        rest.insert(
+            self.policy.claims.user_id.clone(),
+            Value::String(user_id.to_string()),
+        );
         let refresh = self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, &rest)?;
         let access = self.issue(TokenType::Access, now, self.policy.access_lifetime, &rest)?;
         Ok(Pair { refresh, access })
@@ -184,7 +191,10 @@ impl TokenEngine {
             self.policy.claims.refresh_exp.clone(),
             Value::from(now + self.policy.sliding_refresh_lifetime),
         );
-        rest.insert(self.policy.claims.user_id.clone(), Value::String(user_id.to_string()));
+        rest.insert(
+            self.policy.claims.user_id.clone(),
+            Value::String(user_id.to_string()),
+        );
         self.issue(TokenType::Sliding, now, self.policy.sliding_lifetime, &rest)
     }
 
@@ -219,7 +229,12 @@ impl TokenEngine {
         claims.insert("iat".to_owned(), Value::from(now));
         let jti = sliding.jti.clone().ok_or(TokenError::NoId)?;
         let token = self.sign(&claims)?;
-        Ok(Issued { token, jti, issued_at: now, expires_at })
+        Ok(Issued {
+            token,
+            jti,
+            issued_at: now,
+            expires_at,
+        })
     }
 
     fn without_registered(&self, claims: &Map<String, Value>) -> Map<String, Value> {
@@ -252,7 +267,12 @@ impl TokenEngine {
             claims.insert(k.clone(), v.clone());
         }
         let token = self.sign(&claims)?;
-        Ok(Issued { token, jti, issued_at: now, expires_at })
+        Ok(Issued {
+            token,
+            jti,
+            issued_at: now,
+            expires_at,
+        })
     }
 
     /// Signs `claims`, stamping `aud` and `iss` as simplejwt's backend does at encoding time
@@ -271,7 +291,10 @@ impl TokenEngine {
         token.push_str(&self.header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature = self.keys.sign(token.as_bytes()).map_err(|_| TokenError::Signing)?;
+        let signature = self
+            .keys
+            .sign(token.as_bytes())
+            .map_err(|_| TokenError::Signing)?;
         token.push('.');
         token.push_str(&signature);
         Ok(token)
@@ -312,7 +335,14 @@ impl TokenEngine {
         };
         let exp = claims.get("exp").and_then(time_claim);
         let user_id = UserIdClaim::from_value(claims.get(&names.user_id));
-        Ok(Decoded { header, claims, jti, token_type, exp, user_id })
+        Ok(Decoded {
+            header,
+            claims,
+            jti,
+            token_type,
+            exp,
+            user_id,
+        })
     }
 
     fn check_header(&self, header: &Map<String, Value>) -> Result<(), TokenError> {
@@ -362,7 +392,9 @@ impl TokenEngine {
             (Some(expected), Some(Value::String(aud))) if aud == expected => Ok(()),
             (Some(expected), Some(Value::Array(auds)))
                 if auds.iter().all(Value::is_string)
-                    && auds.iter().any(|aud| aud.as_str() == Some(expected.as_str())) =>
+                    && auds
+                        .iter()
+                        .any(|aud| aud.as_str() == Some(expected.as_str())) =>
             {
                 Ok(())
             }
@@ -381,9 +413,25 @@ fn time_claim(value: &Value) -> Option<f64> {
 
 fn decode_object(part_b64: &str) -> Result<Map<String, Value>, TokenError> {
     // URL_SAFE_NO_PAD refuses `=` padding and non-zero trailing bits: one token, one encoding.
-    let bytes = URL_SAFE_NO_PAD.decode(part_b64).map_err(|_| TokenError::Invalid)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part_b64)
+        .map_err(|_| TokenError::Invalid)?;
     let UniqueObject(map) = serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)?;
     Ok(map)
+}
+
+/// Splits a token into its header and claims **without checking anything**: for showing a token
+/// to a person (`jwtd token decode`), never for deciding whether to trust it.
+pub fn dangerous_decode_unverified(
+    token: &str,
+) -> Result<(Map<String, Value>, Map<String, Value>), TokenError> {
+    let mut parts = token.trim().split('.');
+    let (Some(header), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Invalid);
+    };
+    Ok((decode_object(header)?, decode_object(payload)?))
 }
 
 /// A new token id: 32 lowercase hex characters, like simplejwt's `uuid4().hex`.

@@ -87,7 +87,11 @@ impl Keys {
     fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Keys, KeyError> {
         let min = algorithm.min_hmac_key_len().unwrap_or(0);
         if secret.len() < min {
-            return Err(KeyError::WeakSecret { algorithm, len: secret.len(), min });
+            return Err(KeyError::WeakSecret {
+                algorithm,
+                len: secret.len(),
+                min,
+            });
         }
         Ok(Keys {
             algorithm,
@@ -146,7 +150,11 @@ impl Keys {
             None => derived,
             Some(public_pem) => Keys::public_pem(algorithm, public_pem)?,
         };
-        Ok(Keys { algorithm, encoding, decoding })
+        Ok(Keys {
+            algorithm,
+            encoding,
+            decoding,
+        })
     }
 
     fn public_pem(algorithm: Algorithm, public_pem: &[u8]) -> Result<DecodingKey, KeyError> {
@@ -222,11 +230,17 @@ pub fn generate(algorithm: Algorithm) -> Result<String, KeyError> {
                 _ => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
             };
             let pair = EcdsaKeyPair::generate(signing_alg).map_err(|_| KeyError::Generation)?;
-            pair.to_pkcs8v1().map_err(|_| KeyError::Generation)?.as_ref().to_vec()
+            pair.to_pkcs8v1()
+                .map_err(|_| KeyError::Generation)?
+                .as_ref()
+                .to_vec()
         }
         Family::Ed => {
             let pair = Ed25519KeyPair::generate().map_err(|_| KeyError::Generation)?;
-            pair.to_pkcs8v1().map_err(|_| KeyError::Generation)?.as_ref().to_vec()
+            pair.to_pkcs8v1()
+                .map_err(|_| KeyError::Generation)?
+                .as_ref()
+                .to_vec()
         }
     };
     Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8)))
@@ -250,7 +264,11 @@ mod tests {
 
     #[test]
     fn weak_hmac_secrets_are_refused() {
-        for (alg, min) in [(Algorithm::HS256, 32), (Algorithm::HS384, 48), (Algorithm::HS512, 64)] {
+        for (alg, min) in [
+            (Algorithm::HS256, 32),
+            (Algorithm::HS384, 48),
+            (Algorithm::HS512, 64),
+        ] {
             let short = vec![b'k'; min - 1];
             assert!(matches!(
                 Keys::new(alg, &short, None),
@@ -264,8 +282,8 @@ mod tests {
     fn generated_keys_load_for_every_algorithm() {
         for alg in Algorithm::ALL {
             let material = generate(alg).unwrap();
-            let keys = Keys::new(alg, material.as_bytes(), None)
-                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+            let keys =
+                Keys::new(alg, material.as_bytes(), None).unwrap_or_else(|e| panic!("{alg}: {e}"));
             assert_eq!(keys.algorithm(), alg);
         }
     }

@@ -23,6 +23,8 @@ mod keys;
 
 pub use algorithm::{Algorithm, Family, UnknownAlgorithm};
 pub use claims::{ClaimNames, TokenType, UserIdClaim};
-pub use engine::{Decoded, Issued, MAX_TOKEN_LEN, Pair, Policy, TokenEngine};
+pub use engine::{
+    Decoded, Issued, MAX_TOKEN_LEN, Pair, Policy, TokenEngine, dangerous_decode_unverified,
+};
 pub use error::TokenError;
 pub use keys::{KeyError, Keys, generate, random_secret};

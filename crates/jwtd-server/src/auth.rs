@@ -1,0 +1,123 @@
+//! Authentication of API callers, as DRF's `JWTAuthentication`: a handler that takes
+//! [`AuthUser`] runs only for a verified, existing, active user.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jwtd_store::User;
+use jwtd_token::UserIdClaim;
+
+use crate::error::{ApiError, AuthError};
+use crate::state::{AppState, now};
+
+/// The verified caller.
+#[derive(Debug)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(&state.settings().auth_header_name)
+            .map(|v| v.as_bytes());
+        authenticate_header(state, header, now())
+            .await
+            .map(AuthUser)
+    }
+}
+
+/// Extracts the raw token: `None` when the header is absent or of another scheme.
+fn raw_token<'a>(header: &'a [u8], schemes: &[String]) -> Result<Option<&'a str>, AuthError> {
+    // DRF splits on any whitespace; a non-UTF-8 header cannot carry a JWT.
+    let Ok(text) = std::str::from_utf8(header) else {
+        return Ok(None);
+    };
+    let mut parts = text.split_whitespace();
+    let Some(scheme) = parts.next() else {
+        return Ok(None);
+    };
+    // RFC 7235 schemes are case-insensitive (B9): `bearer x` works.
+    if !schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+        return Ok(None);
+    }
+    match (parts.next(), parts.next()) {
+        (Some(token), None) => Ok(Some(token)),
+        _ => Err(AuthError::BadHeader),
+    }
+}
+
+/// Authenticates an `Authorization` header value at time `now`.
+pub async fn authenticate_header(
+    state: &AppState,
+    header: Option<&[u8]>,
+    now: i64,
+) -> Result<User, ApiError> {
+    let settings = state.settings();
+    let token = raw_token(header.unwrap_or_default(), &settings.auth_header_types)?
+        .ok_or(AuthError::NotProvided)?;
+    let mut failures = Vec::new();
+    let mut validated = None;
+    for token_type in &settings.auth_token_types {
+        match state
+            .engine()
+            .decode(token, now)
+            .and_then(|d| d.check(Some(*token_type)).map(|()| d))
+        {
+            Ok(decoded) => {
+                validated = Some(decoded);
+                break;
+            }
+            Err(e) => failures.push((*token_type, e)),
+        }
+    }
+    let decoded = validated.ok_or(AuthError::InvalidToken(failures))?;
+    let id = match decoded.user_id() {
+        UserIdClaim::Id(id) => id,
+        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(AuthError::NoUserId.into()),
+    };
+    let user = state
+        .store()
+        .user_by_id(id)
+        .await?
+        .ok_or(AuthError::UserNotFound)?;
+    if settings.check_user_is_active && !user.is_active {
+        return Err(AuthError::UserInactive.into());
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer() -> Vec<String> {
+        vec!["Bearer".to_owned()]
+    }
+
+    #[test]
+    fn headers_split_like_drf() {
+        assert_eq!(raw_token(b"", &bearer()).unwrap(), None);
+        assert_eq!(raw_token(b"Token x", &bearer()).unwrap(), None);
+        assert_eq!(raw_token(b"Basic abc", &bearer()).unwrap(), None);
+        assert_eq!(
+            raw_token(b"Bearer  a.b.c", &bearer()).unwrap(),
+            Some("a.b.c")
+        );
+        assert_eq!(
+            raw_token(b"bearer a.b.c", &bearer()).unwrap(),
+            Some("a.b.c")
+        );
+        assert!(matches!(
+            raw_token(b"Bearer", &bearer()),
+            Err(AuthError::BadHeader)
+        ));
+        assert!(matches!(
+            raw_token(b"Bearer a b", &bearer()),
+            Err(AuthError::BadHeader)
+        ));
+    }
+}

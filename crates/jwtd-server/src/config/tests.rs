@@ -1,0 +1,158 @@
+use super::*;
+
+fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("jwtd.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn defaults_are_simplejwt_defaults() {
+    let (config, warnings) = load(None, &vars(&[])).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8000");
+    assert_eq!(config.database_url, "sqlite://jwtd-data/jwtd.db");
+    assert_eq!(config.data_dir, PathBuf::from("jwtd-data"));
+    assert_eq!(config.algorithm, Algorithm::HS256);
+    assert_eq!(config.policy.access_lifetime, 300);
+    assert_eq!(config.policy.refresh_lifetime, 86_400);
+    assert_eq!(config.policy.leeway, 0);
+    assert!(
+        !config.rotate_refresh_tokens
+            && !config.blacklist_after_rotation
+            && !config.update_last_login
+    );
+    assert!(config.check_user_is_active);
+    assert_eq!(config.auth_header_types, vec!["Bearer".to_owned()]);
+    assert_eq!(config.auth_header_name.as_str(), "authorization");
+    assert_eq!(config.auth_token_types, vec![TokenType::Access]);
+    assert!(
+        matches!(config.signing_key, KeySource::Generated(ref p) if p == Path::new("jwtd-data/signing-key"))
+    );
+}
+
+#[test]
+fn env_wins_over_file_and_file_over_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "access_token_lifetime = \"10m\"\nleeway = 5\nrotate_refresh_tokens = true\n",
+    );
+    let (config, _) = load(Some(&file), &vars(&[("JWTD_ACCESS_TOKEN_LIFETIME", "1h")])).unwrap();
+    assert_eq!(config.policy.access_lifetime, 3600);
+    assert_eq!(config.policy.leeway, 5);
+    assert!(config.rotate_refresh_tokens);
+}
+
+#[test]
+fn unknown_file_keys_are_errors_and_unknown_env_vars_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "acess_token_lifetime = 5\n");
+    let err = load(Some(&file), &vars(&[])).unwrap_err().to_string();
+    assert!(err.contains("acess_token_lifetime"), "{err}");
+    let (_, warnings) = load(None, &vars(&[("JWTD_ACESS", "1"), ("JWTD_CONFIG", "x")])).unwrap();
+    assert_eq!(
+        warnings,
+        vec!["ignoring unknown environment variable JWTD_ACESS".to_owned()]
+    );
+}
+
+#[test]
+fn bad_values_name_the_setting() {
+    for (var, value, setting) in [
+        ("JWTD_ACCESS_TOKEN_LIFETIME", "0", "access_token_lifetime"),
+        (
+            "JWTD_REFRESH_TOKEN_LIFETIME",
+            "soon",
+            "JWTD_REFRESH_TOKEN_LIFETIME",
+        ),
+        ("JWTD_ALGORITHM", "none", "algorithm"),
+        ("JWTD_LISTEN", "everywhere", "listen"),
+        (
+            "JWTD_ROTATE_REFRESH_TOKENS",
+            "maybe",
+            "JWTD_ROTATE_REFRESH_TOKENS",
+        ),
+        ("JWTD_DATABASE_URL", "mysql://x", "database_url"),
+        (
+            "JWTD_AUTH_TOKEN_CLASSES",
+            "RefreshToken",
+            "auth_token_classes",
+        ),
+    ] {
+        let err = load(None, &vars(&[(var, value)])).unwrap_err().to_string();
+        assert!(err.starts_with(setting), "{var}={value}: {err}");
+    }
+    let err = load(None, &vars(&[("JWTD_ALGORITHM", "RS256")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("signing_key:"), "{err}");
+}
+
+#[test]
+fn durations_accept_units() {
+    assert_eq!(Seconds::parse("300"), Ok(Seconds(300)));
+    assert_eq!(Seconds::parse("5m"), Ok(Seconds(300)));
+    assert_eq!(Seconds::parse("1h30m"), Ok(Seconds(5400)));
+    assert_eq!(Seconds::parse("1d"), Ok(Seconds(86_400)));
+    assert!(Seconds::parse("5 minutes").is_err());
+    assert!(Seconds::parse("-5").is_err());
+    assert!(Seconds::parse("").is_err());
+}
+
+#[test]
+fn weak_secrets_stop_start_up_and_debug_redacts() {
+    let (config, _) = load(None, &vars(&[("JWTD_SIGNING_KEY", "short-secret")])).unwrap();
+    assert!(!format!("{config:?}").contains("short-secret"));
+    let err = config.load_keys(|_| {}).unwrap_err().to_string();
+    assert!(
+        err.starts_with("signing_key: the HS256 secret is 12 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pem_that_does_not_fit_the_algorithm_is_refused() {
+    let pem = jwtd_token::generate(Algorithm::EdDSA).unwrap();
+    let (config, _) = load(
+        None,
+        &vars(&[("JWTD_ALGORITHM", "ES256"), ("JWTD_SIGNING_KEY", &pem)]),
+    )
+    .unwrap();
+    let err = config.load_keys(|_| {}).unwrap_err().to_string();
+    assert!(err.starts_with("signing_key:"), "{err}");
+}
+
+#[test]
+fn the_generated_secret_is_private_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_text = data.to_str().unwrap();
+    let (config, _) = load(None, &vars(&[("JWTD_DATA_DIR", data_text)])).unwrap();
+    let mut generated = None;
+    config
+        .load_keys(|path| generated = Some(path.to_owned()))
+        .unwrap();
+    let path = generated.expect("a secret was generated");
+    let first = std::fs::read(&path).unwrap();
+    assert_eq!(first.len(), 86);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let mut again = false;
+    config.load_keys(|_| again = true).unwrap();
+    assert!(!again, "the secret must be reused, not regenerated");
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+}

@@ -1,0 +1,196 @@
+//! Every error the API answers with, and its only mapping to HTTP.
+//!
+//! Bodies are simplejwt's byte for byte (contract 1.4), as amended by `jwtd-decisions.md`:
+//! every body is JSON, 5xx bodies are generic and their detail is logged once here.
+
+use axum::Json;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jwtd_store::StoreError;
+use jwtd_token::{TokenError, TokenType};
+use serde_json::{Map, Value, json};
+
+/// Why a protected endpoint refused the caller (DRF's `JWTAuthentication`).
+#[derive(Debug)]
+pub enum AuthError {
+    /// No usable `Authorization` header.
+    NotProvided,
+    /// The scheme matched but the header is not exactly two values.
+    BadHeader,
+    /// No accepted token type validated; one failure per type tried.
+    InvalidToken(Vec<(TokenType, TokenError)>),
+    /// The token names no usable user id.
+    NoUserId,
+    /// The user no longer exists.
+    UserNotFound,
+    /// The user was deactivated.
+    UserInactive,
+}
+
+/// An API failure.
+#[derive(Debug)]
+pub enum ApiError {
+    /// Field errors, in serializer field order: `{"field":["message"]}`.
+    Fields(Vec<(&'static str, &'static str)>),
+    /// A body that is not an object: `{"non_field_errors":[message]}`.
+    NonField(String),
+    /// A body the declared parser could not read: `{"detail":"JSON parse error - ..."}`.
+    Parse(String),
+    /// A `Content-Type` no parser accepts (the header as sent).
+    UnsupportedMediaType(String),
+    /// The body exceeded the limit.
+    PayloadTooLarge,
+    /// Login failed: unknown user, wrong password or inactive user, indistinguishably.
+    BadCredentials,
+    /// Refresh for a user who is inactive or gone.
+    NoActiveAccountForToken,
+    /// A token endpoint refused the token.
+    Token(TokenError),
+    /// A refresh token names no usable user.
+    NoUserId,
+    /// A protected endpoint refused the caller.
+    Auth(AuthError),
+    /// The method is not served here.
+    MethodNotAllowed(Method),
+    /// No such path.
+    NotFound,
+    /// The store cannot serve now.
+    Unavailable(String),
+    /// A bug; details are logged, never sent.
+    Internal(String),
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Signing => ApiError::Internal("token signing failed".to_owned()),
+            e => ApiError::Token(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => ApiError::Unavailable(reason),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+const NO_USER_ID: &str = "Token contained no recognizable user identification";
+
+fn detail(message: &str) -> Value {
+    json!({ "detail": message })
+}
+
+fn detail_code(message: &str, code: &str) -> Value {
+    json!({ "detail": message, "code": code })
+}
+
+impl ApiError {
+    fn status_and_body(&self) -> (StatusCode, Value) {
+        match self {
+            ApiError::Fields(errors) => {
+                let mut body = Map::new();
+                for (field, message) in errors {
+                    body.insert((*field).to_owned(), json!([message]));
+                }
+                (StatusCode::BAD_REQUEST, Value::Object(body))
+            }
+            ApiError::NonField(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "non_field_errors": [message] }),
+            ),
+            ApiError::Parse(message) => (StatusCode::BAD_REQUEST, detail(message)),
+            ApiError::UnsupportedMediaType(content_type) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail(&format!(
+                    "Unsupported media type \"{content_type}\" in request."
+                )),
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                detail("Request body is too large."),
+            ),
+            ApiError::BadCredentials => (
+                StatusCode::UNAUTHORIZED,
+                detail("No active account found with the given credentials"),
+            ),
+            ApiError::NoActiveAccountForToken => (
+                StatusCode::UNAUTHORIZED,
+                detail("No active account found for the given token."),
+            ),
+            ApiError::Token(e) => (
+                StatusCode::UNAUTHORIZED,
+                detail_code(&e.to_string(), "token_not_valid"),
+            ),
+            ApiError::NoUserId => (
+                StatusCode::UNAUTHORIZED,
+                detail_code(NO_USER_ID, "token_not_valid"),
+            ),
+            ApiError::Auth(auth) => (StatusCode::UNAUTHORIZED, auth_body(auth)),
+            ApiError::MethodNotAllowed(method) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail(&format!("Method \"{method}\" not allowed.")),
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                detail("Service temporarily unavailable."),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail("A server error occurred."),
+            ),
+        }
+    }
+}
+
+fn auth_body(error: &AuthError) -> Value {
+    match error {
+        AuthError::NotProvided => detail("Authentication credentials were not provided."),
+        AuthError::BadHeader => detail_code(
+            "Authorization header must contain two space-delimited values",
+            "bad_authorization_header",
+        ),
+        AuthError::InvalidToken(failures) => {
+            let messages: Vec<Value> = failures
+                .iter()
+                .map(|(token_type, e)| {
+                    json!({
+                        "token_class": token_type.class_name(),
+                        "token_type": token_type.as_str(),
+                        "message": e.to_string(),
+                    })
+                })
+                .collect();
+            json!({
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": messages,
+            })
+        }
+        AuthError::NoUserId => detail_code(NO_USER_ID, "token_not_valid"),
+        AuthError::UserNotFound => detail_code("User not found", "user_not_found"),
+        AuthError::UserInactive => detail_code("User is inactive", "user_inactive"),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unavailable(reason) => tracing::warn!(%reason, "store unavailable"),
+            ApiError::Internal(reason) => tracing::error!(%reason, "internal error"),
+            _ => {}
+        }
+        let (status, body) = self.status_and_body();
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::Auth(e)
+    }
+}

@@ -1,0 +1,141 @@
+//! HTTP handlers: extract, call one service function, shape the response. No SQL, no crypto.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::auth::{AuthUser, authenticate_header};
+use crate::body::Fields;
+use crate::error::ApiError;
+use crate::state::{AppState, now};
+use crate::tokens;
+
+/// `POST /api/token/`.
+pub async fn obtain_pair(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [username, password] = fields.strings(["username", "password"])?;
+    let pair = tokens::obtain_pair(&state, &username, password, now()).await?;
+    Ok(Json(
+        json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
+    ))
+}
+
+/// `POST /api/token/refresh/`.
+pub async fn refresh(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [token] = fields.strings(["refresh"])?;
+    let refreshed = tokens::refresh(&state, &token, now()).await?;
+    let mut body = Map::new();
+    body.insert("access".to_owned(), Value::String(refreshed.access.token));
+    if let Some(refresh) = refreshed.refresh {
+        body.insert("refresh".to_owned(), Value::String(refresh.token));
+    }
+    Ok(Json(Value::Object(body)))
+}
+
+/// `POST /api/token/verify/`.
+pub async fn verify(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [token] = fields.strings(["token"])?;
+    tokens::verify(&state, &token, now()).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/token/blacklist/`.
+pub async fn blacklist(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [token] = fields.strings(["refresh"])?;
+    tokens::blacklist(&state, &token, now()).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/token/sliding/`.
+pub async fn obtain_sliding(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [username, password] = fields.strings(["username", "password"])?;
+    let token = tokens::obtain_sliding(&state, &username, password, now()).await?;
+    Ok(Json(json!({ "token": token.token })))
+}
+
+/// `POST /api/token/sliding/refresh/`.
+pub async fn refresh_sliding(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [token] = fields.strings(["token"])?;
+    let renewed = tokens::refresh_sliding(&state, &token, now()).await?;
+    Ok(Json(json!({ "token": renewed.token })))
+}
+
+/// `GET /hello/`.
+pub async fn hello(AuthUser(user): AuthUser) -> Json<Value> {
+    Json(json!({ "message": format!("Hello, {}!", user.username) }))
+}
+
+/// `GET /api/me/`.
+pub async fn me(AuthUser(user): AuthUser) -> Json<Value> {
+    Json(json!({ "id": user.id, "username": user.username }))
+}
+
+/// `GET /healthz`: the process is up and serving.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Any other method on a token endpoint.
+pub async fn token_method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method)
+}
+
+/// Any other method on a protected endpoint: DRF authenticates before it checks the method.
+pub async fn protected_method_not_allowed(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let header = headers
+        .get(&state.settings().auth_header_name)
+        .map(|v| v.as_bytes());
+    authenticate_header(&state, header, now()).await?;
+    Err(ApiError::MethodNotAllowed(method))
+}
+
+/// Unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// DRF's `OPTIONS` metadata for a token view.
+pub fn options_metadata(
+    name: &str,
+    description: &str,
+    post_fields: &[(&str, &str, bool)],
+) -> Response {
+    let mut fields = Map::new();
+    for (field, label, read_only) in post_fields {
+        fields.insert(
+            (*field).to_owned(),
+            json!({ "type": "string", "required": !read_only, "read_only": read_only, "label": label }),
+        );
+    }
+    Json(json!({
+        "name": name,
+        "description": description,
+        "renders": ["application/json"],
+        "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+        "actions": { "POST": fields },
+    }))
+    .into_response()
+}

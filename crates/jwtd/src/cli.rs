@@ -1,0 +1,120 @@
+//! The command line, exactly as scripts call it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// jwtd: a simplejwt-compatible JWT authentication server.
+#[derive(Debug, Parser)]
+#[command(name = "jwtd", version, about)]
+pub struct Cli {
+    /// TOML configuration file (settings there are overridden by JWTD_* variables).
+    #[arg(long, global = true, env = "JWTD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Generate key material.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Issue, inspect and check tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Remove expired issued and blacklisted token rows.
+    FlushExpired,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints the new id.
+    Create {
+        /// Login name (letters, digits and @.+-_, at most 150 characters).
+        username: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Create the user deactivated.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Replace a user's password.
+    SetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Allow a user to log in again.
+    Activate {
+        /// Login name.
+        username: String,
+    },
+    /// Stop a user from logging in or using tokens.
+    Deactivate {
+        /// Login name.
+        username: String,
+    },
+    /// Delete a user.
+    Delete {
+        /// Login name.
+        username: String,
+    },
+    /// List users.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        /// Login name.
+        username: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate an HMAC secret or a PEM private key.
+    Generate {
+        /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA.
+        #[arg(long)]
+        algorithm: String,
+        /// Write to this file (mode 0600, never overwritten) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a refresh/access pair for a user, as JSON.
+    Issue {
+        /// Login name.
+        username: String,
+    },
+    /// Show a token's header and claims WITHOUT verifying it.
+    Decode {
+        /// The token.
+        token: String,
+    },
+    /// Verify a token as /api/token/verify/ does: exit 0 if valid, 1 with the reason if not.
+    Verify {
+        /// The token.
+        token: String,
+    },
+}

@@ -1,0 +1,361 @@
+//! One function per command. Errors carry context and end up as one line on stderr.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use jwtd_server::config::{self, Config, LogFormat};
+use jwtd_server::{Passwords, app_state, tokens};
+use jwtd_store::{NewUser, Store, StoreError, TokenRecord, User};
+use jwtd_store_sqlite::SqliteStore;
+use jwtd_token::{Algorithm, TokenEngine};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::{Cli, Command, KeysCommand, TokenCommand, UserCommand};
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Keys(KeysCommand::Generate { algorithm, out }) = &cli.command {
+        return generate_key(algorithm, out.as_deref()).map(|()| ExitCode::SUCCESS);
+    }
+    let (config, warnings) = config::load(cli.config.as_deref(), &config::process_env())?;
+    init_logging(&config, matches!(cli.command, Command::Serve));
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(command) => user(&config, command).await.map(|()| ExitCode::SUCCESS),
+        Command::Token(command) => token(&config, command).await,
+        Command::Keys(_) => unreachable!("handled above"),
+        Command::FlushExpired => {
+            let store = open_store(&config).await?;
+            let flushed = store.flush_expired(jwtd_server::state::now()).await?;
+            println!(
+                "removed {} expired issued tokens and {} blacklist entries",
+                flushed.issued, flushed.blacklisted
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(config: &Config, serving: bool) {
+    // Commands other than serve speak on stdout; their logs are warnings only, on stderr.
+    let level = if serving {
+        config.log_level.as_str()
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// Opens the store named by `database_url` and applies migrations.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    let path = SqliteStore::path_from_url(&config.database_url).ok_or_else(|| {
+        anyhow!(
+            "database_url: {:?} is not sqlite://PATH",
+            config.database_url
+        )
+    })?;
+    let store = SqliteStore::open(&path).with_context(|| format!("database {}", path.display()))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("migrating {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn load_keys(config: &Config) -> Result<jwtd_token::Keys> {
+    Ok(config.load_keys(|path| {
+        tracing::warn!(
+            path = %path.display(),
+            "no signing key configured: generated a random HS256 secret (mode 0600); it is reused on restart"
+        );
+    })?)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    let keys = load_keys(&config)?;
+    let state = app_state(&config, store, keys)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listen: cannot bind {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, algorithm = %config.algorithm, database = %config.database_url, "jwtd listening");
+    jwtd_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("jwtd stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn read_password() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the password from standard input")?;
+    let password = text
+        .strip_suffix('\n')
+        .map(|p| p.strip_suffix('\r').unwrap_or(p))
+        .unwrap_or(&text);
+    if password.is_empty() {
+        bail!("the password on standard input is empty");
+    }
+    Ok(password.to_owned())
+}
+
+/// Django's default username rule: letters, digits and @.+-_ only, 1 to 150 characters.
+fn check_username(username: &str) -> Result<()> {
+    let valid_chars = username
+        .chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
+    if username.is_empty() || username.chars().count() > 150 || !valid_chars {
+        bail!("username {username:?}: use 1 to 150 letters, digits and @ . + - _");
+    }
+    Ok(())
+}
+
+fn not_found(username: &str) -> impl FnOnce(StoreError) -> anyhow::Error + '_ {
+    move |e| match e {
+        StoreError::NotFound => anyhow!("no user named {username:?}"),
+        other => other.into(),
+    }
+}
+
+fn readable_time(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "username": user.username,
+        "is_active": user.is_active,
+        "date_joined": readable_time(user.date_joined),
+        "last_login": user.last_login.map(readable_time),
+    })
+}
+
+fn user_line(user: &User) -> String {
+    format!(
+        "{:>6}  {:<24} {:<8} {:<25} {}",
+        user.id,
+        user.username,
+        if user.is_active { "active" } else { "inactive" },
+        readable_time(user.date_joined),
+        user.last_login
+            .map_or_else(|| "never".to_owned(), readable_time)
+    )
+}
+
+async fn user(config: &Config, command: UserCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    let now = jwtd_server::state::now();
+    match command {
+        UserCommand::Create {
+            username,
+            password_stdin: _,
+            inactive,
+        } => {
+            check_username(&username)?;
+            let password = read_password()?;
+            let hash = Passwords::new(1)?.hash(password).await?;
+            let user = store
+                .create_user(NewUser {
+                    username,
+                    password_hash: hash,
+                    is_active: !inactive,
+                    date_joined: now,
+                })
+                .await?;
+            println!("{}", user.id);
+        }
+        UserCommand::SetPassword {
+            username,
+            password_stdin: _,
+        } => {
+            let password = read_password()?;
+            let hash = Passwords::new(1)?.hash(password).await?;
+            store
+                .set_password(&username, &hash)
+                .await
+                .map_err(not_found(&username))?;
+        }
+        UserCommand::Activate { username } => store
+            .set_active(&username, true)
+            .await
+            .map_err(not_found(&username))?,
+        UserCommand::Deactivate { username } => store
+            .set_active(&username, false)
+            .await
+            .map_err(not_found(&username))?,
+        UserCommand::Delete { username } => store
+            .delete_user(&username)
+            .await
+            .map_err(not_found(&username))?,
+        UserCommand::List { json } => {
+            let users = store.list_users().await?;
+            if json {
+                let list: Vec<Value> = users.iter().map(user_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!(
+                    "{:>6}  {:<24} {:<8} {:<25} {}",
+                    "ID", "USERNAME", "STATUS", "JOINED", "LAST LOGIN"
+                );
+                for user in &users {
+                    println!("{}", user_line(user));
+                }
+            }
+        }
+        UserCommand::Show { username, json } => {
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| anyhow!("no user named {username:?}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&user_json(&user))?);
+            } else {
+                println!("id:          {}", user.id);
+                println!("username:    {}", user.username);
+                println!("is_active:   {}", user.is_active);
+                println!("date_joined: {}", readable_time(user.date_joined));
+                println!(
+                    "last_login:  {}",
+                    user.last_login
+                        .map_or_else(|| "never".to_owned(), readable_time)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn generate_key(algorithm: &str, out: Option<&Path>) -> Result<()> {
+    let algorithm: Algorithm = algorithm.parse()?;
+    let material = jwtd_token::generate(algorithm)?;
+    match out {
+        None => println!("{material}"),
+        Some(path) => {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            file.write_all(material.as_bytes())?;
+            file.sync_all()?;
+            eprintln!("wrote a {algorithm} key to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
+    match command {
+        TokenCommand::Decode { token } => {
+            let (header, claims) =
+                jwtd_token::dangerous_decode_unverified(&token).map_err(|_| {
+                    anyhow!("not a compact JWS (three base64url parts with JSON header and claims)")
+                })?;
+            let mut times = serde_json::Map::new();
+            for claim in ["exp", "iat", "nbf", "refresh_exp"] {
+                if let Some(t) = claims.get(claim).and_then(Value::as_f64) {
+                    times.insert(claim.to_owned(), Value::String(readable_time(t as i64)));
+                }
+            }
+            eprintln!(
+                "warning: UNVERIFIED: the signature and claims of this token were not checked"
+            );
+            let shown =
+                json!({ "verified": false, "header": header, "claims": claims, "times": times });
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Issue { username } => {
+            let store = open_store(config).await?;
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| anyhow!("no user named {username:?}"))?;
+            if !user.is_active {
+                bail!("user {username:?} is inactive");
+            }
+            let engine = TokenEngine::new(load_keys(config)?, config.policy.clone());
+            let pair = engine.issue_pair(user.id, jwtd_server::state::now())?;
+            let refresh = &pair.refresh;
+            store
+                .record_issued(&TokenRecord {
+                    jti: refresh.jti.clone(),
+                    user_id: Some(user.id),
+                    issued_at: refresh.issued_at,
+                    expires_at: refresh.expires_at,
+                })
+                .await?;
+            println!(
+                "{}",
+                json!({ "refresh": pair.refresh.token, "access": pair.access.token })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Verify { token } => {
+            let store = open_store(config).await?;
+            let state = app_state(config, store, load_keys(config)?)?;
+            match tokens::verify(&state, token.trim(), jwtd_server::state::now()).await {
+                Ok(()) => {
+                    println!("valid");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(jwtd_server::error::ApiError::Token(reason)) => {
+                    eprintln!("invalid: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(other) => Err(anyhow!("cannot verify: {other:?}")),
+            }
+        }
+    }
+}
