@@ -156,3 +156,11 @@ fn the_generated_secret_is_private_and_reused() {
     assert!(!again, "the secret must be reused, not regenerated");
     assert_eq!(std::fs::read(&path).unwrap(), first);
 }
+
+#[test]
+fn the_shipped_example_config_loads_with_the_defaults() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jwtd.example.toml");
+    let (from_file, _) = load(Some(&example), &vars(&[])).unwrap();
+    let (defaults, _) = load(None, &vars(&[])).unwrap();
+    assert_eq!(format!("{from_file:?}"), format!("{defaults:?}"));
+}
