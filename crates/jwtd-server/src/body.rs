@@ -173,9 +173,7 @@ fn python_json_message(error: &serde_json::Error, bytes: &[u8]) -> String {
         "Expecting property name enclosed in double quotes"
     } else if text.starts_with("expected `:`") {
         "Expecting ':' delimiter"
-    } else if text.starts_with("expected `,` or `}`") {
-        "Expecting ',' delimiter"
-    } else if text.starts_with("expected `,` or `]`") {
+    } else if text.starts_with("expected `,` or `}`") || text.starts_with("expected `,` or `]`") {
         "Expecting ',' delimiter"
     } else if text.starts_with("EOF while parsing a string") {
         "Unterminated string starting at"

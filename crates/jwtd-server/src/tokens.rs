@@ -110,10 +110,10 @@ async fn decode_revocable(
     now: i64,
 ) -> Result<Decoded, ApiError> {
     let decoded = state.engine().decode(token, now)?;
-    if let Some(jti) = decoded.jti() {
-        if state.store().is_blacklisted(jti).await? {
-            return Err(TokenError::Blacklisted.into());
-        }
+    if let Some(jti) = decoded.jti()
+        && state.store().is_blacklisted(jti).await?
+    {
+        return Err(TokenError::Blacklisted.into());
     }
     decoded.check(Some(expected))?;
     Ok(decoded)
@@ -167,10 +167,10 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
 pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), ApiError> {
     let decoded = state.engine().decode(token, now)?;
     decoded.check(None)?;
-    if let Some(jti) = decoded.jti() {
-        if state.store().is_blacklisted(jti).await? {
-            return Err(TokenError::Blacklisted.into());
-        }
+    if let Some(jti) = decoded.jti()
+        && state.store().is_blacklisted(jti).await?
+    {
+        return Err(TokenError::Blacklisted.into());
     }
     Ok(())
 }

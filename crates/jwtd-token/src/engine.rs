@@ -420,11 +420,12 @@ fn decode_object(part_b64: &str) -> Result<Map<String, Value>, TokenError> {
     Ok(map)
 }
 
+/// A JSON object, in member order.
+pub type JsonObject = Map<String, Value>;
+
 /// Splits a token into its header and claims **without checking anything**: for showing a token
 /// to a person (`jwtd token decode`), never for deciding whether to trust it.
-pub fn dangerous_decode_unverified(
-    token: &str,
-) -> Result<(Map<String, Value>, Map<String, Value>), TokenError> {
+pub fn dangerous_decode_unverified(token: &str) -> Result<(JsonObject, JsonObject), TokenError> {
     let mut parts = token.trim().split('.');
     let (Some(header), Some(payload), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

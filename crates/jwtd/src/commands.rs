@@ -242,8 +242,8 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 println!(
-                    "{:>6}  {:<24} {:<8} {:<25} {}",
-                    "ID", "USERNAME", "STATUS", "JOINED", "LAST LOGIN"
+                    "{:>6}  {:<24} {:<8} {:<25} LAST LOGIN",
+                    "ID", "USERNAME", "STATUS", "JOINED"
                 );
                 for user in &users {
                     println!("{}", user_line(user));
