@@ -89,6 +89,11 @@ pub async fn me(AuthUser(user): AuthUser) -> Json<Value> {
     Json(json!({ "id": user.id, "username": user.username }))
 }
 
+/// `GET /ping/`: the reference site's unauthenticated demo view.
+pub async fn ping() -> Json<Value> {
+    Json(json!({ "ping": "pong" }))
+}
+
 /// `GET /healthz`: the process is up and serving.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))

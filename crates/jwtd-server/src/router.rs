@@ -135,6 +135,14 @@ pub fn router(state: AppState) -> Router {
     }
     router = both_slashes(router, "/hello/", protected_route(get(handlers::hello)));
     router = both_slashes(router, "/api/me/", protected_route(get(handlers::me)));
+    router = both_slashes(
+        router,
+        "/ping/",
+        get(handlers::ping).layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        )),
+    );
     router
         .route("/healthz", get(handlers::healthz))
         .fallback(handlers::not_found)

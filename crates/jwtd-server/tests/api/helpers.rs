@@ -1,0 +1,776 @@
+//! The harness every API test uses: a real server on port 0 over a fresh SQLite file, typed
+//! request helpers, exact-response assertions, and an independent token minter.
+//!
+//! The minter signs with aws-lc-rs directly (HMAC, RSA PKCS#1, ECDSA) and base64url, never with
+//! jwtd-token, so a test can craft the tokens PyJWT would (expired, without `jti`, `user_id` as
+//! `true`, `alg: none`, ...) and a bug shared by signer and verifier cannot hide itself.
+//! Time is passed in through the claims: no test sleeps until a token expires.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{self, KeyPair};
+use aws_lc_rs::{hmac, rsa};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jwtd_server::{AppState, config};
+use jwtd_store::{NewUser, Store, User};
+use jwtd_store_sqlite::SqliteStore;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// The HS256 secret the contract was recorded with.
+pub const SECRET: &str = "contract-recording-hs256-secret-0123456789abcdef";
+/// Every test user's password unless a test says otherwise.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub const BAD_CREDENTIALS: &str =
+    r#"{"detail":"No active account found with the given credentials"}"#;
+pub const NO_ACTIVE_ACCOUNT: &str = r#"{"detail":"No active account found for the given token."}"#;
+pub const NOT_PROVIDED: &str = r#"{"detail":"Authentication credentials were not provided."}"#;
+pub const BAD_HEADER: &str = r#"{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}"#;
+pub const NO_USER_ID: &str =
+    r#"{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}"#;
+pub const USER_NOT_FOUND: &str = r#"{"detail":"User not found","code":"user_not_found"}"#;
+pub const USER_INACTIVE: &str = r#"{"detail":"User is inactive","code":"user_inactive"}"#;
+pub const EMPTY: &str = "{}";
+
+/// A token endpoint's refusal: `{"detail":"<message>","code":"token_not_valid"}`.
+pub fn token_error(message: &str) -> String {
+    format!(r#"{{"detail":"{message}","code":"token_not_valid"}}"#)
+}
+
+/// A protected endpoint's refusal with the default `AUTH_TOKEN_CLASSES` (AccessToken only).
+pub fn access_error(message: &str) -> String {
+    format!(
+        r#"{{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{{"token_class":"AccessToken","token_type":"access","message":"{message}"}}]}}"#
+    )
+}
+
+/// `GET /hello/`'s greeting.
+pub fn hello_body(username: &str) -> String {
+    format!(r#"{{"message":"Hello, {username}!"}}"#)
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// A running server and what a test needs to talk to it and to its store.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// A client that does not follow redirects.
+    pub client: reqwest::Client,
+    /// The server's store, for setting users up behind its back.
+    pub store: Arc<SqliteStore>,
+    /// The server's state (for its password hasher).
+    pub state: AppState,
+    /// The configured signing key: the HMAC secret or the PEM private key.
+    pub key: String,
+    /// The configured algorithm.
+    pub alg: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Starts a server configured by `vars` (`JWTD_*` variables) over a fresh database.
+///
+/// `JWTD_SIGNING_KEY` defaults to [`SECRET`].
+pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("jwtd.db");
+    let mut env = BTreeMap::new();
+    env.insert(
+        "JWTD_DATABASE_URL".to_owned(),
+        format!("sqlite://{}", db.display()),
+    );
+    env.insert("JWTD_DATA_DIR".to_owned(), dir.path().display().to_string());
+    env.insert("JWTD_SIGNING_KEY".to_owned(), SECRET.to_owned());
+    for (name, value) in vars {
+        env.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let key = env["JWTD_SIGNING_KEY"].clone();
+    let alg = env
+        .get("JWTD_ALGORITHM")
+        .cloned()
+        .unwrap_or_else(|| "HS256".to_owned());
+
+    let (config, warnings) = config::load(None, &env).expect("configuration loads");
+    assert!(
+        warnings.is_empty(),
+        "unexpected configuration warnings: {warnings:?}"
+    );
+    let keys = config.load_keys(|_| {}).expect("keys load");
+    let store = Arc::new(SqliteStore::open(&db).expect("store opens"));
+    store.migrate().await.expect("migrations run");
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let state = jwtd_server::app_state(&config, dyn_store, keys).expect("state builds");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let address = format!("http://{}", listener.local_addr().expect("local address"));
+    let (shutdown, stop) = oneshot::channel::<()>();
+    tokio::spawn(jwtd_server::serve(listener, state.clone(), async move {
+        let _ = stop.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client builds");
+    TestApp {
+        address,
+        client,
+        store,
+        state,
+        key,
+        alg,
+        shutdown: Some(shutdown),
+        _dir: dir,
+    }
+}
+
+/// Which view answered, for the headers it must send.
+#[derive(Clone, Copy, Debug)]
+pub enum View {
+    /// No view-specific headers (unknown paths).
+    Any,
+    /// A token view: `Allow: POST, OPTIONS`, `Cache-Control: no-store`.
+    Token,
+    /// A protected view: `Allow: GET, HEAD, OPTIONS`.
+    Protected,
+}
+
+/// Collects the mismatches of a table of cases, so one run reports every deviation at once.
+#[derive(Default)]
+pub struct Failures(Vec<String>);
+
+impl Failures {
+    /// Records `reply`'s problems against the expectation, under `case`.
+    pub fn check(&mut self, case: &str, reply: &Reply, status: u16, body: &str, view: View) {
+        for problem in reply.problems(status, body, view) {
+            self.0.push(format!("{case}: {problem}"));
+        }
+    }
+
+    /// Fails the test listing every recorded mismatch.
+    #[track_caller]
+    pub fn assert_none(self) {
+        assert!(
+            self.0.is_empty(),
+            "{} mismatch(es):\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("response body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header"))
+    }
+
+    /// Everything about this reply that differs from `status`, exact `body`,
+    /// `Content-Type: application/json`, a matching `Content-Length`,
+    /// `WWW-Authenticate: Bearer realm="api"` on a 401 and only there, and the `view`'s headers.
+    pub fn problems(&self, status: u16, body: &str, view: View) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |what: &str, found: Option<&str>, expected: Option<&str>| {
+            if found != expected {
+                problems.push(format!("{what}: expected {expected:?}, got {found:?}"));
+            }
+        };
+        check(
+            "status",
+            Some(&self.status.to_string()),
+            Some(&status.to_string()),
+        );
+        check("body", Some(&self.body), Some(body));
+        check(
+            "Content-Type",
+            self.header("content-type"),
+            Some("application/json"),
+        );
+        if let Some(length) = self.header("content-length") {
+            check(
+                "Content-Length",
+                Some(length),
+                Some(&self.body.len().to_string()),
+            );
+        }
+        let www = (status == 401).then_some(r#"Bearer realm="api""#);
+        check("WWW-Authenticate", self.header("www-authenticate"), www);
+        match view {
+            View::Any => {}
+            View::Token => {
+                check("Allow", self.header("allow"), Some("POST, OPTIONS"));
+                check(
+                    "Cache-Control",
+                    self.header("cache-control"),
+                    Some("no-store"),
+                );
+            }
+            View::Protected => check("Allow", self.header("allow"), Some("GET, HEAD, OPTIONS")),
+        }
+        problems
+    }
+
+    #[track_caller]
+    fn assert(&self, status: u16, body: &str, view: View) -> &Reply {
+        let problems = self.problems(status, body, view);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        self
+    }
+
+    /// Status and exact body, JSON content type and length, `WWW-Authenticate` exactly on a 401.
+    #[track_caller]
+    pub fn expect(&self, status: u16, body: &str) -> &Reply {
+        self.assert(status, body, View::Any)
+    }
+
+    /// [`Reply::expect`] plus a token view's `Allow: POST, OPTIONS` and `Cache-Control: no-store`.
+    #[track_caller]
+    pub fn expect_token(&self, status: u16, body: &str) -> &Reply {
+        self.assert(status, body, View::Token)
+    }
+
+    /// [`Reply::expect`] plus a protected view's `Allow: GET, HEAD, OPTIONS`.
+    #[track_caller]
+    pub fn expect_protected(&self, status: u16, body: &str) -> &Reply {
+        self.assert(status, body, View::Protected)
+    }
+
+    /// A token view's 200 whose body is exactly `{"<k1>":"<jwt>",...}` with `keys` in this
+    /// order; returns the tokens.
+    #[track_caller]
+    pub fn tokens(&self, keys: &[&str]) -> Vec<String> {
+        assert_eq!(
+            self.status, 200,
+            "expected 200, got {}: {}",
+            self.status, self.body
+        );
+        let map: Map<String, Value> = serde_json::from_str(&self.body).expect("JSON object body");
+        let found: Vec<&str> = map.keys().map(String::as_str).collect();
+        assert_eq!(found, keys, "body keys in order: {}", self.body);
+        let tokens: Vec<String> = map
+            .values()
+            .map(|v| v.as_str().expect("token is a string").to_owned())
+            .collect();
+        let rebuilt = keys
+            .iter()
+            .zip(&tokens)
+            .map(|(k, t)| format!(r#""{k}":"{t}""#))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.expect_token(200, &format!("{{{rebuilt}}}"));
+        tokens
+    }
+}
+
+impl TestApp {
+    /// Sends `method path` with optional headers and body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        Reply::read(request.send().await.expect("request sent")).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).expect("JSON body");
+        self.post_raw(path, Some("application/json"), bytes).await
+    }
+
+    /// `POST path` with `body` as is, under `content_type` (none when `None`).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Vec<u8>>,
+    ) -> Reply {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|ct| ("Content-Type", ct))
+            .into_iter()
+            .collect();
+        self.send(Method::POST, path, &headers, Some(body.into()))
+            .await
+    }
+
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, &[], None).await
+    }
+
+    /// `GET path` with `Authorization: <header>` as is.
+    pub async fn get_with_auth(&self, path: &str, header: &str) -> Reply {
+        self.send(Method::GET, path, &[("Authorization", header)], None)
+            .await
+    }
+
+    /// `GET /hello/` with `Authorization: Bearer <token>`.
+    pub async fn hello(&self, token: &str) -> Reply {
+        self.get_with_auth("/hello/", &format!("Bearer {token}"))
+            .await
+    }
+
+    /// `POST /api/token/refresh/` with `{"refresh": token}`.
+    pub async fn refresh(&self, token: &str) -> Reply {
+        self.post_json("/api/token/refresh/", &json!({ "refresh": token }))
+            .await
+    }
+
+    /// `POST /api/token/verify/` with `{"token": token}`.
+    pub async fn verify(&self, token: &str) -> Reply {
+        self.post_json("/api/token/verify/", &json!({ "token": token }))
+            .await
+    }
+
+    /// `POST /api/token/blacklist/` with `{"refresh": token}`.
+    pub async fn blacklist(&self, token: &str) -> Reply {
+        self.post_json("/api/token/blacklist/", &json!({ "refresh": token }))
+            .await
+    }
+
+    /// `POST /api/token/sliding/refresh/` with `{"token": token}`.
+    pub async fn renew_sliding(&self, token: &str) -> Reply {
+        self.post_json("/api/token/sliding/refresh/", &json!({ "token": token }))
+            .await
+    }
+
+    /// `POST /api/token/` with credentials.
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post_json(
+            "/api/token/",
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Logs in, expecting success; returns `(refresh, access)`.
+    pub async fn obtain(&self, username: &str, password: &str) -> (String, String) {
+        let reply = self.login(username, password).await;
+        let tokens = reply.tokens(&["refresh", "access"]);
+        (tokens[0].clone(), tokens[1].clone())
+    }
+
+    /// Creates a user directly in the store; returns its id.
+    pub async fn create_user(&self, username: &str, password: &str, active: bool) -> i64 {
+        let password_hash = self.password_hash(password).await;
+        let user = NewUser {
+            username: username.to_owned(),
+            password_hash,
+            is_active: active,
+            date_joined: now(),
+        };
+        self.store.create_user(user).await.expect("user created").id
+    }
+
+    /// argon2 is slow on purpose; one hash per password serves every test.
+    async fn password_hash(&self, password: &str) -> String {
+        static HASHES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+        let hashes = HASHES.get_or_init(Default::default);
+        if let Some(hash) = hashes.lock().expect("hash cache").get(password) {
+            return hash.clone();
+        }
+        let hash = self
+            .state
+            .passwords()
+            .hash(password.to_owned())
+            .await
+            .expect("password hashes");
+        hashes
+            .lock()
+            .expect("hash cache")
+            .insert(password.to_owned(), hash.clone());
+        hash
+    }
+
+    /// Deactivates a user behind the server's back.
+    pub async fn deactivate(&self, username: &str) {
+        self.store
+            .set_active(username, false)
+            .await
+            .expect("user deactivated");
+    }
+
+    /// Deletes a user behind the server's back.
+    pub async fn delete(&self, username: &str) {
+        self.store
+            .delete_user(username)
+            .await
+            .expect("user deleted");
+    }
+
+    /// Overwrites a user's `last_login` behind the server's back.
+    pub async fn set_last_login(&self, id: i64, at: i64) {
+        self.store
+            .record_login(id, at)
+            .await
+            .expect("last_login written");
+    }
+
+    /// The stored user.
+    pub async fn user(&self, username: &str) -> User {
+        self.store
+            .user_by_username(username)
+            .await
+            .expect("store answers")
+            .expect("user exists")
+    }
+
+    /// Signs `claims` under `header` with the server's key, as another service sharing it would.
+    /// The signing routine follows the header's `alg` (`none` gives an empty signature).
+    pub fn mint(&self, claims: &Value, header: &Value) -> String {
+        let header_json = serde_json::to_string(header).expect("header JSON");
+        let claims_json = serde_json::to_string(claims).expect("claims JSON");
+        self.mint_raw(&header_json, &claims_json)
+    }
+
+    /// [`TestApp::mint`] under the configured algorithm's plain header (PyJWT's
+    /// `{"alg":"HS256","typ":"JWT"}`).
+    pub fn mint_claims(&self, claims: &Value) -> String {
+        self.mint(claims, &json!({ "alg": self.alg, "typ": "JWT" }))
+    }
+
+    /// Signs raw header and payload JSON text (for claims serde_json cannot write, like 2**64).
+    pub fn mint_raw(&self, header_json: &str, claims_json: &str) -> String {
+        let header: Value = serde_json::from_str(header_json).expect("header is JSON");
+        let alg = header["alg"].as_str().expect("header names an alg");
+        sign(alg, self.key.as_bytes(), header_json, claims_json)
+    }
+}
+
+/// Signs a compact JWS: HS256/384/512 with `key` as the secret, RS256 and ES256 with `key` as a
+/// PKCS#8 PEM private key, `none` with an empty signature.
+pub fn sign(alg: &str, key: &[u8], header_json: &str, claims_json: &str) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header_json),
+        URL_SAFE_NO_PAD.encode(claims_json)
+    );
+    let signature: Vec<u8> = match alg {
+        "HS256" | "HS384" | "HS512" => {
+            let algorithm = match alg {
+                "HS256" => hmac::HMAC_SHA256,
+                "HS384" => hmac::HMAC_SHA384,
+                _ => hmac::HMAC_SHA512,
+            };
+            hmac::sign(&hmac::Key::new(algorithm, key), signing_input.as_bytes())
+                .as_ref()
+                .to_vec()
+        }
+        "RS256" => {
+            let pair = rsa::KeyPair::from_pkcs8(&pem_der(key)).expect("RSA PKCS#8 key");
+            let mut signature = vec![0; pair.public_modulus_len()];
+            pair.sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .expect("RSA signs");
+            signature
+        }
+        "ES256" => {
+            let pair = signature::EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pem_der(key),
+            )
+            .expect("P-256 PKCS#8 key");
+            pair.sign(&SystemRandom::new(), signing_input.as_bytes())
+                .expect("ECDSA signs")
+                .as_ref()
+                .to_vec()
+        }
+        "none" => Vec::new(),
+        other => panic!("the test minter does not sign {other}"),
+    };
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// The DER inside a PEM text.
+fn pem_der(pem: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(pem).expect("PEM is text");
+    let base64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(base64.trim()).expect("PEM base64")
+}
+
+/// The SubjectPublicKeyInfo PEM of an RS256 or ES256 private key: what an attacker who only
+/// has the public key would try as an HMAC secret.
+pub fn public_key_pem(alg: &str, private_pem: &str) -> String {
+    let der = pem_der(private_pem.as_bytes());
+    let spki: Vec<u8> = match alg {
+        "RS256" => {
+            let pair = rsa::KeyPair::from_pkcs8(&der).expect("RSA PKCS#8 key");
+            pair.public_key().as_der().expect("SPKI").as_ref().to_vec()
+        }
+        _ => {
+            let pair = signature::EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &der,
+            )
+            .expect("P-256 PKCS#8 key");
+            pair.public_key().as_der().expect("SPKI").as_ref().to_vec()
+        }
+    };
+    let body = STANDARD.encode(spki);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("base64"))
+        .collect();
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Checks an RS256 or ES256 token's signature with the public half of `private_pem`, outside
+/// jwtd (the contract's "PyJWT cross-check").
+pub fn signature_verifies(alg: &str, private_pem: &str, token: &str) -> bool {
+    let (signing_input, signature_b64) = token.rsplit_once('.').expect("three parts");
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .expect("base64url signature");
+    let der = pem_der(private_pem.as_bytes());
+    let (algorithm, public): (&'static dyn signature::VerificationAlgorithm, Vec<u8>) = match alg {
+        "RS256" => {
+            let pair = rsa::KeyPair::from_pkcs8(&der).expect("RSA PKCS#8 key");
+            (
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                pair.public_key().as_ref().to_vec(),
+            )
+        }
+        _ => {
+            let pair = signature::EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &der,
+            )
+            .expect("P-256 PKCS#8 key");
+            (
+                &signature::ECDSA_P256_SHA256_FIXED,
+                pair.public_key().as_ref().to_vec(),
+            )
+        }
+    };
+    signature::UnparsedPublicKey::new(algorithm, public)
+        .verify(signing_input.as_bytes(), &signature)
+        .is_ok()
+}
+
+/// A fresh `jti`: 32 lowercase hex characters, like `uuid4().hex`.
+pub fn new_jti() -> String {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new().fill(&mut bytes).expect("random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Claims in simplejwt's layout, issued now with simplejwt's default lifetimes:
+/// `token_type, exp, iat, jti, [refresh_exp,] user_id`.
+pub fn claims(token_type: &str, user_id: impl Into<Value>) -> Value {
+    let now = now();
+    let lifetime = if token_type == "refresh" { 86_400 } else { 300 };
+    let mut claims = json!({
+        "token_type": token_type,
+        "exp": now + lifetime,
+        "iat": now,
+        "jti": new_jti(),
+    });
+    let map = claims.as_object_mut().expect("object");
+    if token_type == "sliding" {
+        map.insert("refresh_exp".to_owned(), json!(now + 86_400));
+    }
+    map.insert("user_id".to_owned(), user_id.into());
+    claims
+}
+
+/// `claims` with `name` set to `value` (replaced in place, else appended).
+pub fn with(claims: &Value, name: &str, value: Value) -> Value {
+    let mut claims = claims.clone();
+    claims
+        .as_object_mut()
+        .expect("object")
+        .insert(name.to_owned(), value);
+    claims
+}
+
+/// `claims` without `name`, order kept.
+pub fn without(claims: &Value, name: &str) -> Value {
+    let mut claims = claims.clone();
+    claims.as_object_mut().expect("object").shift_remove(name);
+    claims
+}
+
+/// A decoded token, with the raw JSON of its parts.
+#[derive(Debug)]
+pub struct Jwt {
+    pub header_json: String,
+    pub claims_json: String,
+    pub claims: Map<String, Value>,
+}
+
+impl Jwt {
+    /// Claim names in token order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.claims.keys().map(String::as_str).collect()
+    }
+
+    /// An integer claim.
+    #[track_caller]
+    pub fn int(&self, name: &str) -> i64 {
+        self.claims[name]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name} is an integer in {}", self.claims_json))
+    }
+
+    /// A string claim.
+    #[track_caller]
+    pub fn str(&self, name: &str) -> &str {
+        self.claims[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} is a string in {}", self.claims_json))
+    }
+}
+
+/// Splits and decodes a compact JWS without checking it.
+#[track_caller]
+pub fn decode(token: &str) -> Jwt {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "three parts: {token}");
+    let text = |part: &str| {
+        String::from_utf8(URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("UTF-8")
+    };
+    let header_json = text(parts[0]);
+    let claims_json = text(parts[1]);
+    let claims = serde_json::from_str(&claims_json).expect("claims object");
+    Jwt {
+        header_json,
+        claims_json,
+        claims,
+    }
+}
+
+/// Asserts a token issued by jwtd has simplejwt's exact layout (contract 1.2): header bytes
+/// `{"alg":"<alg>","typ":"JWT"}`, claims `token_type, exp, iat, jti, [refresh_exp,] user_id,
+/// <extra...>` in that order, compact JSON, integer times issued about now, `exp - iat` exactly
+/// `lifetime`, a 32-hex `jti` and a string `user_id`.
+#[track_caller]
+pub fn assert_layout(
+    token: &str,
+    alg: &str,
+    token_type: &str,
+    lifetime: i64,
+    user_id: i64,
+    extra: &[&str],
+) -> Jwt {
+    let jwt = decode(token);
+    assert_eq!(
+        jwt.header_json,
+        format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+        "JOSE header"
+    );
+    let mut keys = vec!["token_type", "exp", "iat", "jti"];
+    if token_type == "sliding" {
+        keys.push("refresh_exp");
+    }
+    keys.push("user_id");
+    keys.extend_from_slice(extra);
+    assert_eq!(jwt.keys(), keys, "claim order in {}", jwt.claims_json);
+    assert_eq!(
+        serde_json::to_string(&jwt.claims).expect("JSON"),
+        jwt.claims_json,
+        "compact JSON"
+    );
+    assert_eq!(jwt.str("token_type"), token_type);
+    let (exp, iat) = (jwt.int("exp"), jwt.int("iat"));
+    assert!((iat - now()).abs() <= 5, "iat {iat} is now");
+    assert_eq!(exp - iat, lifetime, "exp - iat");
+    let jti = jwt.str("jti");
+    assert!(
+        jti.len() == 32
+            && jti
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "jti {jti}"
+    );
+    assert_eq!(
+        jwt.claims["user_id"],
+        json!(user_id.to_string()),
+        "user_id is a string"
+    );
+    jwt
+}
+
+/// `token` with its signature changed in the middle (a flip of the last character could only
+/// touch padding bits).
+pub fn tamper_signature(token: &str) -> String {
+    let (rest, signature) = token.rsplit_once('.').expect("three parts");
+    let mut chars: Vec<char> = signature.chars().collect();
+    chars[5] = if chars[5] == 'A' { 'B' } else { 'A' };
+    format!("{rest}.{}", chars.into_iter().collect::<String>())
+}
+
+/// PyJWT's header for `alg`.
+pub fn header(alg: &str) -> String {
+    format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#)
+}
+
+/// Claims text with `exp` written verbatim (serde_json cannot write 2**64 as an integer).
+pub fn raw_claims(token_type: &str, exp: &str, user_id: i64) -> String {
+    format!(
+        r#"{{"token_type":"{token_type}","exp":{exp},"iat":{},"jti":"{}","user_id":"{user_id}"}}"#,
+        now(),
+        new_jti()
+    )
+}

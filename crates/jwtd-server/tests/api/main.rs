@@ -1,0 +1,19 @@
+//! jwtd's HTTP API against the recorded simplejwt contract (`shared/spec/simplejwt-contract.md`,
+//! cases G1-G184), as amended by `shared/spec/jwtd-decisions.md`: one binary, one real server
+//! per test on port 0 with a fresh SQLite file.
+
+mod asymmetric;
+mod audience;
+mod blacklist;
+mod body;
+mod expiry;
+mod helpers;
+mod leeway;
+mod obtain;
+mod protected;
+mod refresh;
+mod rotation;
+mod routes;
+mod sliding;
+mod users;
+mod verify;
