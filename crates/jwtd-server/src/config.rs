@@ -630,7 +630,6 @@ impl Config {
 
 /// Reads the generated secret, creating it (mode 0600, never overwriting) when absent.
 fn generated_secret(path: &Path, on_generate: impl FnOnce(&Path)) -> Result<Vec<u8>, ConfigError> {
-    use std::io::Write;
     match std::fs::read(path) {
         Ok(bytes) => return Ok(trim_newline(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -646,20 +645,8 @@ fn generated_secret(path: &Path, on_generate: impl FnOnce(&Path)) -> Result<Vec<
             .map_err(|e| invalid("data_dir", format!("cannot create {}: {e}", dir.display())))?;
     }
     let secret = jwtd_token::random_secret();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(secret.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| {
-                    invalid(
-                        "signing_key",
-                        format!("cannot write {}: {e}", path.display()),
-                    )
-                })?;
+    match write_new_private_file(path, secret.as_bytes()) {
+        Ok(()) => {
             on_generate(path);
             Ok(secret.into_bytes())
         }
@@ -677,6 +664,19 @@ fn generated_secret(path: &Path, on_generate: impl FnOnce(&Path)) -> Result<Vec<
             format!("cannot create {}: {e}", path.display()),
         )),
     }
+}
+
+/// Creates `path` readable by its owner only (0600), writes `bytes` and syncs them to disk.
+/// Never overwrites: an existing file is an `AlreadyExists` error.
+pub fn write_new_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Key files commonly end with a newline that is not part of the secret.

@@ -279,16 +279,8 @@ fn generate_key(algorithm: &str, out: Option<&Path>) -> Result<()> {
     match out {
         None => println!("{material}"),
         Some(path) => {
-            use std::io::Write;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(path)
+            config::write_new_private_file(path, material.as_bytes())
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            file.write_all(material.as_bytes())?;
-            file.sync_all()?;
             eprintln!("wrote a {algorithm} key to {}", path.display());
         }
     }
