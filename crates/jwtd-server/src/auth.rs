@@ -87,6 +87,7 @@ pub async fn authenticate_header(
     if settings.check_user_is_active && !user.is_active {
         return Err(AuthError::UserInactive.into());
     }
+    state.metrics().verified();
     Ok(user)
 }
 

@@ -81,7 +81,9 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
                         // Uploaded files go to request.FILES in DRF, not to the fields.
                         continue;
                     }
-                    let text = field.text().await.map_err(multipart_error)?;
+                    // Bytes as sent, decoded as UTF-8 like Django (no BOM sniffing).
+                    let bytes = field.bytes().await.map_err(multipart_error)?;
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
                     map.insert(name, Value::String(text));
                 }
                 Ok(Fields(map))

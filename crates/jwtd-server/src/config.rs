@@ -7,10 +7,14 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use jwtd_token::{Algorithm, ClaimNames, Policy, TokenType};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub use crate::client::TrustedProxies;
+pub use crate::throttle::Rate;
 
 /// A configuration problem, phrased for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -208,8 +212,13 @@ macro_rules! settings {
 settings! {
     /// Address to listen on (`127.0.0.1:8000`).
     listen: String,
-    /// `sqlite://PATH` (default `sqlite://jwtd-data/jwtd.db`).
-    database_url: String,
+    /// `sqlite://PATH` (default `sqlite://jwtd-data/jwtd.db`) or `postgres://...` (which may
+    /// hold a password, hence secret).
+    database_url: SecretString,
+    /// Connections in the database pool (default 16).
+    database_pool_size: usize,
+    /// How long to wait for a database connection before answering 503 (default 5 s).
+    database_connect_timeout: Seconds,
     /// Where jwtd keeps generated files such as the default secret (default: the SQLite
     /// file's directory).
     data_dir: PathBuf,
@@ -265,6 +274,34 @@ settings! {
     log_level: String,
     /// `pretty` or `json`.
     log_format: String,
+    /// PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN).
+    tls_cert_file: PathBuf,
+    /// PEM private key for `tls_cert_file`.
+    tls_key_file: PathBuf,
+    /// `Strict-Transport-Security` max-age when serving TLS (default 1 year; 0 = no header).
+    hsts_max_age: Seconds,
+    /// How long requests in flight may take to finish after SIGTERM (default 30 s).
+    shutdown_timeout: Seconds,
+    /// Largest request body (default 65536 bytes); larger gets 413.
+    max_body_bytes: usize,
+    /// Time a client has to send a request's headers (default 10 s).
+    header_read_timeout: Seconds,
+    /// Time a request may take before it is answered 503 (default 30 s).
+    request_timeout: Seconds,
+    /// Requests served at once; more are answered 503 with `Retry-After` (default 1024).
+    max_concurrent_requests: usize,
+    /// Serve `/metrics` on this address instead of the main listener.
+    metrics_listen: String,
+    /// Login attempts per client address: `N/s`, `N/min`, `N/h` or `off` (default `30/min`).
+    login_rate_per_address: String,
+    /// Login attempts per username (default `10/min`).
+    login_rate_per_username: String,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` is believed (addresses or networks).
+    trusted_proxies: Vec<String>,
+    /// Origins allowed by CORS (`https://app.example.com`, or `*`); none by default.
+    cors_allowed_origins: Vec<String>,
+    /// Send `Access-Control-Allow-Credentials: true` (default false).
+    cors_allow_credentials: bool,
 }
 
 /// `JWTD_` + the upper-case key.
@@ -273,7 +310,7 @@ pub fn env_name(key: &str) -> String {
 }
 
 /// `JWTD_*` variables that are not settings but are still jwtd's own.
-const OTHER_JWTD_VARS: &[&str] = &["JWTD_CONFIG", "JWTD_TEST_DATABASE_URL"];
+const OTHER_JWTD_VARS: &[&str] = &["JWTD_CONFIG", "JWTD_COPY_TO", "JWTD_TEST_DATABASE_URL"];
 
 /// Where the signing key comes from.
 #[derive(Clone)]
@@ -311,7 +348,7 @@ pub struct Config {
     /// Listening address.
     pub listen: SocketAddr,
     /// Database URL.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Directory for generated files.
     pub data_dir: PathBuf,
     /// The signing algorithm.
@@ -342,6 +379,109 @@ pub struct Config {
     pub log_level: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// Database pool settings.
+    pub database: DatabaseOptions,
+    /// HTTPS certificate and key files.
+    pub tls: Option<TlsFiles>,
+    /// `Strict-Transport-Security` max-age in seconds when serving TLS (0 = none).
+    pub hsts_max_age: u64,
+    /// Server limits and timeouts.
+    pub limits: Limits,
+    /// Separate address for `/metrics`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Login attempts allowed per client address (`None` = off).
+    pub login_rate_per_address: Option<Rate>,
+    /// Login attempts allowed per username (`None` = off).
+    pub login_rate_per_username: Option<Rate>,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// CORS settings.
+    pub cors: CorsOptions,
+}
+
+/// The database URL. Its `Debug` and `Display` hide the password a PostgreSQL URL may carry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL given elsewhere than in the configuration (`jwtd copy-store --to`).
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL with its password, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = &self.0;
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                let userinfo = &url[scheme_end + 3..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => write!(
+                        f,
+                        "{}{user}:[redacted]{}",
+                        &url[..scheme_end + 3],
+                        &url[at..]
+                    ),
+                    None => f.write_str(url),
+                }
+            }
+            _ => f.write_str(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// Database pool settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatabaseOptions {
+    /// Connections in the pool.
+    pub pool_size: usize,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+}
+
+/// Certificate chain and private key (PEM files).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// Limits that protect the server from slow, large or too many requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Time allowed for a request's headers.
+    pub header_read_timeout: Duration,
+    /// Time allowed for a whole request.
+    pub request_timeout: Duration,
+    /// Requests served at once.
+    pub max_concurrent_requests: usize,
+    /// Grace period for requests in flight at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// Cross-origin settings for browser clients.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorsOptions {
+    /// Allowed origins; empty = CORS off; `*` = any origin.
+    pub allowed_origins: Vec<String>,
+    /// Allow credentials (cookies, HTTP auth) in cross-origin requests.
+    pub allow_credentials: bool,
 }
 
 /// Reads the configuration: defaults, then the TOML file at `file` (if any), then the
@@ -418,18 +558,27 @@ impl Config {
                 format!("{listen_text:?} is not an address like 127.0.0.1:8000"),
             )
         })?;
-        let database_url = raw
-            .database_url
-            .unwrap_or_else(|| "sqlite://jwtd-data/jwtd.db".to_owned());
-        if !database_url.starts_with("sqlite://") {
+        let database_url = raw.database_url.map_or_else(
+            || "sqlite://jwtd-data/jwtd.db".to_owned(),
+            |url| url.expose_secret().to_owned(),
+        );
+        if !database_url.starts_with("sqlite://")
+            && !database_url.starts_with("postgres://")
+            && !database_url.starts_with("postgresql://")
+        {
             return Err(invalid(
                 "database_url",
-                format!("{database_url:?}: only sqlite://PATH is supported in this version"),
+                format!(
+                    "{}: use sqlite://PATH or postgres://...",
+                    DatabaseUrl(database_url)
+                ),
             ));
         }
         let data_dir = raw.data_dir.unwrap_or_else(|| {
-            let path = Path::new(database_url.trim_start_matches("sqlite://"));
-            match path.parent() {
+            let Some(path) = database_url.strip_prefix("sqlite://") else {
+                return PathBuf::from("jwtd-data");
+            };
+            match Path::new(path).parent() {
                 Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
                 _ => PathBuf::from("."),
             }
@@ -573,9 +722,115 @@ impl Config {
             }
         };
 
+        let seconds =
+            |setting: &'static str, value: Option<Seconds>, default: i64, zero_ok: bool| {
+                let s = value.map_or(default, |s| s.0);
+                if s == 0 && !zero_ok {
+                    return Err(invalid(setting, "must be longer than zero"));
+                }
+                Ok(Duration::from_secs(u64::try_from(s).unwrap_or(0)))
+            };
+        let at_least_one = |setting: &'static str, value: Option<usize>, default: usize| match value
+        {
+            Some(0) => Err(invalid(setting, "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        let database = DatabaseOptions {
+            pool_size: at_least_one("database_pool_size", raw.database_pool_size, 16)?,
+            connect_timeout: seconds(
+                "database_connect_timeout",
+                raw.database_connect_timeout,
+                5,
+                false,
+            )?,
+        };
+        let tls = match (raw.tls_cert_file, raw.tls_key_file) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("tls_key_file", "is needed with tls_cert_file")),
+            (None, Some(_)) => return Err(invalid("tls_cert_file", "is needed with tls_key_file")),
+        };
+        let limits = Limits {
+            max_body_bytes: at_least_one(
+                "max_body_bytes",
+                raw.max_body_bytes,
+                crate::body::MAX_BODY_BYTES,
+            )?,
+            header_read_timeout: seconds(
+                "header_read_timeout",
+                raw.header_read_timeout,
+                10,
+                false,
+            )?,
+            request_timeout: seconds("request_timeout", raw.request_timeout, 30, false)?,
+            max_concurrent_requests: at_least_one(
+                "max_concurrent_requests",
+                raw.max_concurrent_requests,
+                1024,
+            )?,
+            shutdown_timeout: seconds("shutdown_timeout", raw.shutdown_timeout, 30, true)?,
+        };
+        let metrics_listen = match raw.metrics_listen.filter(|m| !m.is_empty()) {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                invalid(
+                    "metrics_listen",
+                    format!("{text:?} is not an address like 127.0.0.1:9100"),
+                )
+            })?),
+        };
+        let rate = |setting: &'static str, value: Option<String>, default: &str| {
+            Rate::parse_setting(value.as_deref().unwrap_or(default))
+                .map_err(|reason| invalid(setting, reason))
+        };
+        let login_rate_per_address = rate(
+            "login_rate_per_address",
+            raw.login_rate_per_address,
+            "30/min",
+        )?;
+        let login_rate_per_username = rate(
+            "login_rate_per_username",
+            raw.login_rate_per_username,
+            "10/min",
+        )?;
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies.unwrap_or_default())
+            .map_err(|reason| invalid("trusted_proxies", reason))?;
+        let cors = CorsOptions {
+            allowed_origins: raw.cors_allowed_origins.unwrap_or_default(),
+            allow_credentials: raw.cors_allow_credentials.unwrap_or(false),
+        };
+        for origin in &cors.allowed_origins {
+            let valid = origin == "*"
+                || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.ends_with('/')
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            if !valid {
+                return Err(invalid(
+                    "cors_allowed_origins",
+                    format!("{origin:?}: write origins as scheme://host[:port], or *"),
+                ));
+            }
+        }
+        if cors.allow_credentials && cors.allowed_origins.iter().any(|o| o == "*") {
+            return Err(invalid(
+                "cors_allow_credentials",
+                "cannot be used with the origin *: list the origins",
+            ));
+        }
+
         Ok(Config {
+            database,
+            tls,
+            hsts_max_age: u64::try_from(raw.hsts_max_age.map_or(31_536_000, |s| s.0)).unwrap_or(0),
+            limits,
+            metrics_listen,
+            login_rate_per_address,
+            login_rate_per_username,
+            trusted_proxies,
+            cors,
             listen,
-            database_url,
+            database_url: DatabaseUrl(database_url),
             data_dir,
             algorithm,
             signing_key,
@@ -592,6 +847,28 @@ impl Config {
             log_level: raw.log_level.unwrap_or_else(|| "info".to_owned()),
             log_format,
         })
+    }
+
+    /// Private key files that every user of the machine can read, as warnings to log.
+    pub fn exposed_key_files(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        if let KeySource::File(path) = &self.signing_key {
+            files.push(("signing_key_file", path));
+        }
+        if let Some(tls) = &self.tls {
+            files.push(("tls_key_file", &tls.key));
+        }
+        files
+            .into_iter()
+            .filter(|(_, path)| world_readable(path))
+            .map(|(setting, path)| {
+                format!(
+                    "{setting}: {} is readable by every user of this machine; \
+                     restrict it (chmod 600 or 640)",
+                    path.display()
+                )
+            })
+            .collect()
     }
 
     /// Loads the keys. With no key configured, an HMAC secret is generated in the data directory
@@ -677,6 +954,17 @@ pub fn write_new_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+#[cfg(unix)]
+fn world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
+}
+
+#[cfg(not(unix))]
+fn world_readable(_: &Path) -> bool {
+    false
 }
 
 /// Key files commonly end with a newline that is not part of the secret.

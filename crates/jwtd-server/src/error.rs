@@ -56,6 +56,12 @@ pub enum ApiError {
     NotFound,
     /// The store cannot serve now.
     Unavailable(String),
+    /// Too many login attempts; retry after this long.
+    Throttled(std::time::Duration),
+    /// `max_concurrent_requests` are in flight: shed, retry soon.
+    Overloaded,
+    /// The request took longer than `request_timeout`.
+    Timeout,
     /// A bug; details are logged, never sent.
     Internal(String),
 }
@@ -143,8 +149,42 @@ impl ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 detail("A server error occurred."),
             ),
+            ApiError::Throttled(wait) => {
+                let seconds = retry_after_seconds(*wait);
+                // DRF's `Throttled` message, with its singular and plural forms.
+                let unit = if seconds == 1 { "second" } else { "seconds" };
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    detail(&format!(
+                        "Request was throttled. Expected available in {seconds} {unit}."
+                    )),
+                )
+            }
+            ApiError::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                detail("Service temporarily unavailable."),
+            ),
+            ApiError::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                detail("Request timed out."),
+            ),
         }
     }
+
+    /// The `Retry-After` to send, in seconds.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Throttled(wait) => Some(retry_after_seconds(*wait)),
+            ApiError::Overloaded => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// Whole seconds, rounded up, at least one (DRF rounds the wait up too).
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    whole.max(1)
 }
 
 fn auth_body(error: &AuthError) -> Value {
@@ -185,7 +225,15 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let (status, body) = self.status_and_body();
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        // The metrics layer reads what went wrong from here (one place counts every refusal).
+        response.extensions_mut().insert(std::sync::Arc::new(self));
+        response
     }
 }
 

@@ -1,24 +1,31 @@
 //! HTTP handlers: extract, call one service function, shape the response. No SQL, no crypto.
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 
 use crate::auth::{AuthUser, authenticate_header};
 use crate::body::Fields;
+use crate::client::ClientAddr;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 use crate::tokens;
 
+/// The client's address, as the client-address middleware attributed it.
+fn client_ip(client: Option<Extension<ClientAddr>>) -> Option<std::net::IpAddr> {
+    client.map(|Extension(ClientAddr(ip))| ip)
+}
+
 /// `POST /api/token/`.
 pub async fn obtain_pair(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
     let [username, password] = fields.strings(["username", "password"])?;
-    let pair = tokens::obtain_pair(&state, &username, password, now()).await?;
+    let pair = tokens::obtain_pair(&state, &username, password, client_ip(client), now()).await?;
     Ok(Json(
         json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
     ))
@@ -62,10 +69,12 @@ pub async fn blacklist(
 /// `POST /api/token/sliding/`.
 pub async fn obtain_sliding(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
     let [username, password] = fields.strings(["username", "password"])?;
-    let token = tokens::obtain_sliding(&state, &username, password, now()).await?;
+    let token =
+        tokens::obtain_sliding(&state, &username, password, client_ip(client), now()).await?;
     Ok(Json(json!({ "token": token.token })))
 }
 
@@ -97,6 +106,65 @@ pub async fn ping() -> Json<Value> {
 /// `GET /healthz`: the process is up and serving.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// How long `/readyz` waits for the store before calling it unavailable.
+const READY_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: the store answers and the keys are loaded, so requests can be served.
+/// The keys are loaded before the server starts (a server without keys never listens), so
+/// only the store can make this fail.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let store = match tokio::time::timeout(READY_STORE_TIMEOUT, state.store().ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            READY_STORE_TIMEOUT.as_secs()
+        )),
+    };
+    match store {
+        Ok(()) => Json(json!({ "status": "ok", "checks": { "store": "ok", "keys": "ok" } }))
+            .into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready: store unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "detail": "Service temporarily unavailable.",
+                    "status": "unavailable",
+                    "checks": { "store": "unavailable", "keys": "ok" },
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus / OpenMetrics text.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+/// `/api/auth/check` (any method): forward-auth for nginx `auth_request`, Traefik ForwardAuth
+/// and Caddy `forward_auth`. A valid access token answers 200 naming the user in headers;
+/// anything else gets the 401 a protected endpoint would give.
+pub async fn auth_check(AuthUser(user): AuthUser) -> Response {
+    let mut response = Json(json!({})).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-auth-user-id", user.id.into());
+    // Usernames are letters, digits and @.+-_ (Unicode letters are sent as UTF-8 bytes).
+    if let Ok(name) = HeaderValue::from_bytes(user.username.as_bytes()) {
+        headers.insert("x-auth-username", name);
+    }
+    response
 }
 
 /// Any other method on a token endpoint.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use jwtd_store::Store;
 use jwtd_token::{TokenEngine, TokenType};
 
-use crate::config::Config;
+use crate::config::{Config, CorsOptions, Limits, TrustedProxies};
+use crate::metrics::Metrics;
 use crate::password::Passwords;
+use crate::throttle::LoginThrottle;
 
 /// Behaviour switches read per request (simplejwt's settings that are not about tokens).
 #[derive(Clone, Debug)]
@@ -25,6 +27,16 @@ pub struct Settings {
     pub auth_header_name: axum::http::HeaderName,
     /// Token types accepted on protected endpoints.
     pub auth_token_types: Vec<TokenType>,
+    /// Server limits.
+    pub limits: Limits,
+    /// CORS.
+    pub cors: CorsOptions,
+    /// `Strict-Transport-Security` value, when serving TLS.
+    pub hsts: Option<String>,
+    /// Whether `/metrics` is served on the main listener.
+    pub metrics_on_main_listener: bool,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -38,6 +50,12 @@ impl Settings {
             auth_header_types: config.auth_header_types.clone(),
             auth_header_name: config.auth_header_name.clone(),
             auth_token_types: config.auth_token_types.clone(),
+            limits: config.limits,
+            cors: config.cors.clone(),
+            hsts: (config.tls.is_some() && config.hsts_max_age > 0)
+                .then(|| format!("max-age={}", config.hsts_max_age)),
+            metrics_on_main_listener: config.metrics_listen.is_none(),
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 }
@@ -51,6 +69,8 @@ struct Inner {
     engine: TokenEngine,
     passwords: Passwords,
     settings: Settings,
+    throttle: LoginThrottle,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -60,12 +80,16 @@ impl AppState {
         engine: TokenEngine,
         passwords: Passwords,
         settings: Settings,
+        throttle: LoginThrottle,
     ) -> AppState {
+        let metrics = Metrics::new(passwords.queue_gauge(), passwords.wait_histogram());
         AppState(Arc::new(Inner {
             store,
             engine,
             passwords,
             settings,
+            throttle,
+            metrics,
         }))
     }
 
@@ -87,6 +111,16 @@ impl AppState {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// The login throttles.
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.0.throttle
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
     }
 }
 

@@ -4,7 +4,10 @@
 use jwtd_store::{Blacklisting, TokenRecord, User};
 use jwtd_token::{Decoded, Issued, Pair, TokenError, TokenType, UserIdClaim};
 
+use std::net::IpAddr;
+
 use crate::error::ApiError;
+use crate::metrics::LoginOutcome;
 use crate::state::AppState;
 
 /// The answer to a refresh: a new access token, and a new refresh token when rotating.
@@ -17,11 +20,17 @@ pub struct Refreshed {
 }
 
 /// Checks credentials: one answer and one hash's cost for unknown, wrong and inactive alike.
+/// Every attempt counts against the login throttles of `client` and `username` first.
 pub async fn authenticate(
     state: &AppState,
     username: &str,
     password: String,
+    client: Option<IpAddr>,
 ) -> Result<User, ApiError> {
+    state
+        .throttle()
+        .check(client, username)
+        .map_err(ApiError::Throttled)?;
     let user = state.store().user_by_username(username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let matches = state
@@ -30,7 +39,10 @@ pub async fn authenticate(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     match user {
-        Some(user) if matches && user.is_active => Ok(user),
+        Some(user) if matches && user.is_active => {
+            state.metrics().login(LoginOutcome::Succeeded);
+            Ok(user)
+        }
         _ => Err(ApiError::BadCredentials),
     }
 }
@@ -72,10 +84,13 @@ pub async fn obtain_pair(
     state: &AppState,
     username: &str,
     password: String,
+    client: Option<IpAddr>,
     now: i64,
 ) -> Result<Pair, ApiError> {
-    let user = authenticate(state, username, password).await?;
+    let user = authenticate(state, username, password, client).await?;
     let pair = state.engine().issue_pair(user.id, now)?;
+    state.metrics().issued(TokenType::Access.as_str());
+    state.metrics().issued(TokenType::Refresh.as_str());
     state
         .store()
         .record_issued(&record(&pair.refresh, Some(user.id)))
@@ -89,10 +104,12 @@ pub async fn obtain_sliding(
     state: &AppState,
     username: &str,
     password: String,
+    client: Option<IpAddr>,
     now: i64,
 ) -> Result<Issued, ApiError> {
-    let user = authenticate(state, username, password).await?;
+    let user = authenticate(state, username, password, client).await?;
     let token = state.engine().issue_sliding(user.id, now)?;
+    state.metrics().issued(TokenType::Sliding.as_str());
     state
         .store()
         .record_issued(&record(&token, Some(user.id)))
@@ -138,6 +155,8 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
     let access = state.engine().access_from(&decoded, now)?;
     let settings = state.settings();
     if !settings.rotate_refresh_tokens {
+        state.metrics().issued(TokenType::Access.as_str());
+        state.metrics().refreshed();
         return Ok(Refreshed {
             access,
             refresh: None,
@@ -154,10 +173,15 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
         )
         .await?;
     match outcome {
-        Blacklisting::Added => Ok(Refreshed {
-            access,
-            refresh: Some(successor),
-        }),
+        Blacklisting::Added => {
+            state.metrics().issued(TokenType::Access.as_str());
+            state.metrics().issued(TokenType::Refresh.as_str());
+            state.metrics().refreshed();
+            Ok(Refreshed {
+                access,
+                refresh: Some(successor),
+            })
+        }
         // Another request rotated this token first: exactly one wins (B5).
         Blacklisting::AlreadyBlacklisted => Err(TokenError::Blacklisted.into()),
     }
@@ -172,6 +196,7 @@ pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), ApiEr
     {
         return Err(TokenError::Blacklisted.into());
     }
+    state.metrics().verified();
     Ok(())
 }
 
@@ -193,5 +218,7 @@ pub async fn refresh_sliding(state: &AppState, token: &str, now: i64) -> Result<
     let decoded = decode_revocable(state, token, TokenType::Sliding, now).await?;
     let renewed = state.engine().renew_sliding(&decoded, now)?;
     require_active_owner(state, &decoded).await?;
+    state.metrics().issued(TokenType::Sliding.as_str());
+    state.metrics().refreshed();
     Ok(renewed)
 }

@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jwtd_store::{Blacklisting, Flushed, NewUser, Store, StoreError, TokenRecord, User, UserId};
-use r2d2::{Pool, PooledConnection};
+use jwtd_store::{
+    BlacklistEntry, Blacklisting, Flushed, NewUser, Snapshot, Store, StoreError, TokenRecord, User,
+    UserId,
+};
+use r2d2::{ManageConnection, Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
@@ -40,6 +43,10 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, and its directory.
     ///
+    /// Fails at once with `Unavailable` when the file cannot be opened or created (a read-only
+    /// directory, say), naming the cause. A read-only file in a writable directory opens: reads
+    /// work and writes answer `Unavailable` ("database is read-only").
+    ///
     /// Migrations are not applied here; call [`Store::migrate`].
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
@@ -54,12 +61,15 @@ impl SqliteStore {
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")
         });
+        // One connection first, by hand: when the file cannot be opened this fails now with the
+        // real cause, where the pool would retry until its connection timeout and then report
+        // only that it timed out.
+        manager.connect().map_err(|e| open_error(&path, e))?;
         let pool = Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
             .connection_timeout(BUSY_TIMEOUT)
-            .build(manager)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+            .build_unchecked(manager);
         Ok(SqliteStore { pool, path })
     }
 
@@ -93,23 +103,62 @@ impl SqliteStore {
     }
 }
 
-/// Maps rusqlite failures onto the store's three kinds of trouble.
+/// Maps rusqlite failures onto the store's three kinds of trouble; the message of an
+/// `Unavailable` starts with the cause in words an operator searches for.
 fn db_error(err: rusqlite::Error) -> StoreError {
     match &err {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
             ErrorCode::ConstraintViolation => StoreError::Conflict(err.to_string()),
-            ErrorCode::DatabaseBusy
-            | ErrorCode::DatabaseLocked
-            | ErrorCode::ReadOnly
-            | ErrorCode::DiskFull
-            | ErrorCode::CannotOpen
-            | ErrorCode::SystemIoFailure
+            ErrorCode::ReadOnly => StoreError::Unavailable(format!("database is read-only: {err}")),
+            ErrorCode::DiskFull => StoreError::Unavailable(format!("disk is full: {err}")),
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                StoreError::Unavailable(format!("database is busy: {err}"))
+            }
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                StoreError::Unavailable(format!("cannot open the database file: {err}"))
+            }
+            ErrorCode::SystemIoFailure
             | ErrorCode::OutOfMemory
-            | ErrorCode::PermissionDenied
-            | ErrorCode::FileLockingProtocolFailed => StoreError::Unavailable(err.to_string()),
+            | ErrorCode::FileLockingProtocolFailed => {
+                StoreError::Unavailable(format!("I/O error: {err}"))
+            }
             _ => StoreError::Internal(err.to_string()),
         },
         _ => StoreError::Internal(err.to_string()),
+    }
+}
+
+/// Explains a failed open. SQLite says only "unable to open database file" when it cannot make
+/// its `-wal` and `-shm` files, so a directory that refuses a new file is named as the cause.
+fn open_error(path: &Path, err: rusqlite::Error) -> StoreError {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".jwtd-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return StoreError::Unavailable(format!(
+                "cannot open {}: database directory {} is read-only ({e}); SQLite must create \
+                 its -wal and -shm files beside the database",
+                path.display(),
+                dir.display()
+            ));
+        }
+        Err(_) => {}
+    }
+    match db_error(err) {
+        StoreError::Unavailable(m) => {
+            StoreError::Unavailable(format!("cannot open {}: {m}", path.display()))
+        }
+        other => other,
     }
 }
 
@@ -393,4 +442,126 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn export(&self) -> Result<Snapshot, StoreError> {
+        self.run(|conn| {
+            // A read transaction sees one state of the file, even while a server writes (WAL).
+            let tx = conn.transaction().map_err(db_error)?;
+            let snapshot = read_snapshot(&tx).map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(snapshot)
+        })
+        .await
+    }
+
+    async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let snapshot = snapshot.clone();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let (users, tokens): (i64, i64) = tx
+                .query_row(
+                    "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM issued_tokens)",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(db_error)?;
+            if users + tokens > 0 {
+                return Err(StoreError::not_empty(users, tokens));
+            }
+            write_snapshot(&tx, &snapshot).map_err(db_error)?;
+            tx.commit().map_err(db_error)
+        })
+        .await
+    }
+}
+
+fn read_snapshot(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Snapshot> {
+    let users = tx
+        .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?
+        .query_map([], user_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // AUTOINCREMENT keeps the highest id ever used here, deleted users included.
+    let sequence: Option<i64> = tx
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'users'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let issued = tx
+        .prepare("SELECT jti, user_id, issued_at, expires_at FROM issued_tokens ORDER BY jti")?
+        .query_map([], |row| {
+            Ok(TokenRecord {
+                jti: row.get(0)?,
+                user_id: row.get(1)?,
+                issued_at: row.get(2)?,
+                expires_at: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let blacklisted = tx
+        .prepare("SELECT jti, blacklisted_at FROM blacklisted_tokens ORDER BY jti")?
+        .query_map([], |row| {
+            Ok(BlacklistEntry {
+                jti: row.get(0)?,
+                blacklisted_at: row.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let highest_id = users.last().map_or(0, |user| user.id);
+    Ok(Snapshot {
+        users,
+        last_user_id: sequence.unwrap_or(0).max(highest_id),
+        issued,
+        blacklisted,
+    })
+}
+
+fn write_snapshot(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> rusqlite::Result<()> {
+    let mut insert_user = tx.prepare(&format!(
+        "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))?;
+    for user in &snapshot.users {
+        insert_user.execute(params![
+            user.id,
+            user.username,
+            user.password_hash,
+            user.is_active,
+            user.date_joined,
+            user.last_login
+        ])?;
+    }
+    let mut insert_token = tx.prepare(
+        "INSERT INTO issued_tokens (jti, user_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for token in &snapshot.issued {
+        insert_token.execute(params![
+            token.jti,
+            token.user_id,
+            token.issued_at,
+            token.expires_at
+        ])?;
+    }
+    let mut insert_blacklisted =
+        tx.prepare("INSERT INTO blacklisted_tokens (jti, blacklisted_at) VALUES (?1, ?2)")?;
+    for entry in &snapshot.blacklisted {
+        insert_blacklisted.execute(params![entry.jti, entry.blacklisted_at])?;
+    }
+    // Explicit ids already moved the sequence to the highest copied id; the high-water mark of
+    // the source may be higher (its newest users were deleted).
+    if snapshot.last_user_id > 0 {
+        let raised = tx.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'users'",
+            [snapshot.last_user_id],
+        )?;
+        if raised == 0 {
+            tx.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('users', ?1)",
+                [snapshot.last_user_id],
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -86,6 +86,30 @@ pub struct Flushed {
     pub blacklisted: u64,
 }
 
+/// A blacklist row: which token, and when it was blacklisted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlacklistEntry {
+    /// The blacklisted token's `jti`; its [`TokenRecord`] is in the same snapshot.
+    pub jti: String,
+    /// When it was blacklisted.
+    pub blacklisted_at: i64,
+}
+
+/// Everything a store holds, read in one consistent transaction: what `jwtd copy-store` moves
+/// from one backend to another (SQLite to PostgreSQL when scaling out).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Every user, by id, password hashes included.
+    pub users: Vec<User>,
+    /// The highest user id ever handed out, deleted users included, so the copy never gives a
+    /// deleted user's id (which old tokens may still name) to a new user.
+    pub last_user_id: UserId,
+    /// Every issued-token row, by `jti`.
+    pub issued: Vec<TokenRecord>,
+    /// Every blacklist row, by `jti`.
+    pub blacklisted: Vec<BlacklistEntry>,
+}
+
 /// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -102,6 +126,16 @@ pub enum StoreError {
     /// Anything else: a bug or corrupt data.
     #[error("store error: {0}")]
     Internal(String),
+}
+
+impl StoreError {
+    /// The refusal of [`Store::import`] into a store that already holds data.
+    pub fn not_empty(users: i64, issued_tokens: i64) -> StoreError {
+        StoreError::Conflict(format!(
+            "the target database is not empty ({users} users, {issued_tokens} issued tokens); \
+             a copy goes only into an empty database"
+        ))
+    }
 }
 
 /// Users, issued tokens and the blacklist. Every write is committed before the call returns.
@@ -159,4 +193,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes issued tokens whose `exp` is at or before `now`, and their blacklist rows.
     async fn flush_expired(&self, now: i64) -> Result<Flushed, StoreError>;
+
+    /// Reads everything in one consistent snapshot (held in memory: about 100 bytes per row).
+    async fn export(&self) -> Result<Snapshot, StoreError>;
+
+    /// Writes `snapshot` into this store in one transaction, ids and times unchanged, and moves
+    /// the user id sequence past `last_user_id`. Refuses with `Conflict`, writing nothing,
+    /// unless the store holds no users and no tokens: a copy never merges.
+    async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
 }

@@ -33,6 +33,14 @@ pub enum Command {
     Token(TokenCommand),
     /// Remove expired issued and blacklisted token rows.
     FlushExpired,
+    /// Copy users (ids kept), issued tokens and the blacklist into another, empty database:
+    /// how an SQLite installation moves to PostgreSQL. Stop the servers first.
+    CopyStore {
+        /// The target: `postgres://...` or `sqlite://PATH`. It is migrated first and must hold
+        /// no users and no tokens. Prefer the variable to keep a password out of `ps`.
+        #[arg(long, env = "JWTD_COPY_TO", hide_env_values = true, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

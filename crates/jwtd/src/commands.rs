@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use jwtd_server::config::{self, Config, LogFormat};
-use jwtd_server::{Passwords, app_state, tokens};
+use jwtd_server::config::{self, Config, DatabaseUrl, LogFormat};
+use jwtd_server::{Listeners, Passwords, Tls, app_state, tokens};
 use jwtd_store::{NewUser, Store, StoreError, TokenRecord, User};
+use jwtd_store_postgres::{PostgresOptions, PostgresStore};
 use jwtd_store_sqlite::SqliteStore;
 use jwtd_token::{Algorithm, TokenEngine};
 use serde_json::{Value, json};
@@ -24,7 +25,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
     let (config, warnings) = config::load(cli.config.as_deref(), &config::process_env())?;
     init_logging(&config, matches!(cli.command, Command::Serve));
-    for warning in warnings {
+    for warning in warnings.into_iter().chain(config.exposed_key_files()) {
         tracing::warn!("{warning}");
     }
     match cli.command {
@@ -46,6 +47,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::CopyStore { to } => copy_store(&config, &DatabaseUrl::new(to))
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -69,18 +73,72 @@ fn init_logging(config: &Config, serving: bool) {
 
 /// Opens the store named by `database_url` and applies migrations.
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    let path = SqliteStore::path_from_url(&config.database_url).ok_or_else(|| {
-        anyhow!(
-            "database_url: {:?} is not sqlite://PATH",
-            config.database_url
+    open_store_at(&config.database_url, config).await
+}
+
+/// Opens the store at `database_url` with the configured pool settings and applies migrations.
+async fn open_store_at(database_url: &DatabaseUrl, config: &Config) -> Result<Arc<dyn Store>> {
+    let url = database_url.expose();
+    let store: Arc<dyn Store> = if PostgresStore::accepts_url(url) {
+        let options = PostgresOptions {
+            pool_size: config.database.pool_size,
+            connect_timeout: config.database.connect_timeout,
+            ..PostgresOptions::default()
+        };
+        Arc::new(
+            PostgresStore::connect(url, options)
+                .with_context(|| format!("database_url {}", database_url))?,
         )
-    })?;
-    let store = SqliteStore::open(&path).with_context(|| format!("database {}", path.display()))?;
+    } else {
+        let path = SqliteStore::path_from_url(url).ok_or_else(|| {
+            anyhow!(
+                "database_url: {} is not sqlite://PATH or postgres://...",
+                database_url
+            )
+        })?;
+        Arc::new(SqliteStore::open(&path).with_context(|| format!("database {}", path.display()))?)
+    };
     store
         .migrate()
         .await
-        .with_context(|| format!("migrating {}", path.display()))?;
-    Ok(Arc::new(store))
+        .with_context(|| format!("migrating {}", database_url))?;
+    Ok(store)
+}
+
+/// `jwtd copy-store`: a consistent snapshot of the configured store, written into an empty
+/// target in one transaction, then read back and compared.
+async fn copy_store(config: &Config, target_url: &DatabaseUrl) -> Result<()> {
+    if target_url.expose() == config.database_url.expose() {
+        bail!("--to names the configured database itself ({target_url})");
+    }
+    let source = open_store(config).await?;
+    let target = open_store_at(target_url, config).await?;
+    let snapshot = source
+        .export()
+        .await
+        .with_context(|| format!("reading {}", config.database_url))?;
+    target
+        .import(&snapshot)
+        .await
+        .with_context(|| format!("writing {target_url}"))?;
+    let copied = target
+        .export()
+        .await
+        .with_context(|| format!("reading back {target_url}"))?;
+    if copied != snapshot {
+        bail!(
+            "the copy in {target_url} differs from {} when read back; do not switch to it",
+            config.database_url
+        );
+    }
+    println!(
+        "copied {} users, {} issued tokens and {} blacklist entries from {} to {target_url}",
+        snapshot.users.len(),
+        snapshot.issued.len(),
+        snapshot.blacklisted.len(),
+        config.database_url
+    );
+    Ok(())
 }
 
 fn load_keys(config: &Config) -> Result<jwtd_token::Keys> {
@@ -95,15 +153,73 @@ fn load_keys(config: &Config) -> Result<jwtd_token::Keys> {
 async fn serve(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
     let keys = load_keys(&config)?;
+    let tls = config.tls.as_ref().map(Tls::load).transpose()?;
     let state = app_state(&config, store, keys)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let api = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listen: cannot bind {}", config.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, algorithm = %config.algorithm, database = %config.database_url, "jwtd listening");
-    jwtd_server::serve(listener, state, shutdown_signal()).await?;
+    let metrics = config
+        .metrics_listen
+        .map(|address| {
+            std::net::TcpListener::bind(address)
+                .with_context(|| format!("metrics_listen: cannot bind {address}"))
+        })
+        .transpose()?;
+    let address = api.local_addr()?;
+    tracing::info!(
+        %address,
+        tls = tls.is_some(),
+        metrics = %config.metrics_listen.map_or_else(|| "on the main listener".to_owned(), |a| a.to_string()),
+        algorithm = %config.algorithm,
+        database = %config.database_url,
+        "jwtd listening"
+    );
+    if tls.is_none() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "serving plain HTTP on a non-loopback address: tokens and passwords cross the network \
+             in clear text unless a TLS-terminating proxy is in front (set tls_cert_file and \
+             tls_key_file to serve HTTPS)"
+        );
+    }
+    tokio::spawn(reload_on_hangup(tls.clone()));
+    jwtd_server::serve(
+        Listeners { api, metrics },
+        state,
+        config.limits,
+        tls,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("jwtd stopped");
     Ok(())
+}
+
+/// `SIGHUP` reloads the certificate and key; a bad file keeps the old ones. Without TLS it is
+/// acknowledged and ignored (its default action would end the process).
+async fn reload_on_hangup(tls: Option<Tls>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: certificate reload is off");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let Some(tls) = &tls else {
+                tracing::info!("SIGHUP: no TLS certificate to reload");
+                continue;
+            };
+            match tls.reload() {
+                Ok(()) => tracing::info!("SIGHUP: reloaded the TLS certificate and key"),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: cannot reload the TLS certificate; still serving the previous one"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tls);
 }
 
 async fn shutdown_signal() {
@@ -125,7 +241,6 @@ async fn shutdown_signal() {
         () = interrupt => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 fn read_password() -> Result<String> {

@@ -1,105 +1,12 @@
 //! The real `jwtd` binary, run in a temporary directory: user management, keys, tokens, and a
 //! server that is killed with SIGKILL and restarted without losing its blacklist.
 
-use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::PathBuf;
 
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A temporary working directory with its own database and generated key.
-struct Workdir {
-    dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Workdir {
-    fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().unwrap(),
-            env: Vec::new(),
-        }
-    }
-
-    fn with(mut self, var: &str, value: &str) -> Workdir {
-        self.env.push((var.to_owned(), value.to_owned()));
-        self
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_jwtd"));
-        command.args(args).current_dir(self.path());
-        for (var, _) in std::env::vars() {
-            if var.starts_with("JWTD_") {
-                command.env_remove(var);
-            }
-        }
-        for (var, value) in &self.env {
-            command.env(var, value);
-        }
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_stdin(args, "")
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "jwtd {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    fn create_user(&self, name: &str) -> i64 {
-        let output = self.run_with_stdin(
-            &["user", "create", name, "--password-stdin"],
-            &format!("{PASSWORD}\n"),
-        );
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .expect("the id alone on stdout")
-    }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use support::{PASSWORD, Server, Workdir, free_port, login, stderr};
 
 #[test]
 fn user_management() {
@@ -251,101 +158,6 @@ fn bad_configuration_is_one_clear_line() {
     assert!(stderr(&output).contains("algoritm"));
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `jwtd serve`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(work: &Workdir, port: u16) -> Server {
-        let child = work
-            .command(&["serve"])
-            .env("JWTD_LISTEN", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if server.get("/healthz").0 == 200 {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("jwtd serve did not answer /healthz");
-    }
-
-    fn client() -> reqwest::blocking::Client {
-        reqwest::blocking::Client::new()
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        match Self::client().get(format!("{}{path}", self.base)).send() {
-            Ok(response) => (
-                response.status().as_u16(),
-                response.text().unwrap_or_default(),
-            ),
-            Err(_) => (0, String::new()),
-        }
-    }
-
-    fn get_auth(&self, path: &str, access: &str) -> (u16, String) {
-        let response = Self::client()
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(access)
-            .send()
-            .unwrap();
-        (response.status().as_u16(), response.text().unwrap())
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = Self::client()
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .unwrap();
-        (response.status().as_u16(), response.json().unwrap())
-    }
-
-    fn kill(mut self) {
-        // SIGKILL: no chance to flush anything; what was acknowledged must already be on disk.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn login(server: &Server, username: &str) -> (String, String) {
-    let (status, body) = server.post(
-        "/api/token/",
-        serde_json::json!({"username": username, "password": PASSWORD}),
-    );
-    assert_eq!(status, 200, "{body}");
-    (
-        body["refresh"].as_str().unwrap().to_owned(),
-        body["access"].as_str().unwrap().to_owned(),
-    )
-}
-
 #[test]
 fn a_blacklist_survives_kill_9_and_the_cli_works_beside_the_server() {
     let work = Workdir::new()
@@ -405,4 +217,44 @@ fn a_blacklist_survives_kill_9_and_the_cli_works_beside_the_server() {
 
 fn data_dir(work: &Workdir) -> PathBuf {
     work.path().join("jwtd-data")
+}
+
+/// `jwtd copy-store` between two SQLite files (the PostgreSQL direction is in `scale_out.rs`):
+/// the copy lists the same users with the same ids, a non-empty target is refused, and the
+/// configured database itself is never a target.
+#[test]
+fn copy_store_copies_users_with_their_ids() {
+    let work = Workdir::new();
+    work.create_user("alice");
+    work.create_user("bob");
+    work.ok(&["user", "deactivate", "bob"]);
+    let copy = |target: &str| work.command(&["copy-store", "--to", target]).output().unwrap();
+
+    let output = copy("sqlite://moved/jwtd.db");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "copied 2 users, 0 issued tokens and 0 blacklist entries from \
+         sqlite://jwtd-data/jwtd.db to sqlite://moved/jwtd.db"
+    );
+    let moved = Workdir::new().with(
+        "JWTD_DATABASE_URL",
+        &format!("sqlite://{}", work.path().join("moved/jwtd.db").display()),
+    );
+    assert_eq!(
+        moved.ok(&["user", "list", "--json"]),
+        work.ok(&["user", "list", "--json"]),
+        "the same users, ids, states and dates"
+    );
+
+    let refused = copy("sqlite://moved/jwtd.db");
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("not empty"), "{}", stderr(&refused));
+    let itself = copy("sqlite://jwtd-data/jwtd.db");
+    assert!(!itself.status.success());
+    assert!(
+        stderr(&itself).contains("the configured database itself"),
+        "{}",
+        stderr(&itself)
+    );
 }

@@ -18,7 +18,22 @@ fn defaults_are_simplejwt_defaults() {
     let (config, warnings) = load(None, &vars(&[])).unwrap();
     assert!(warnings.is_empty());
     assert_eq!(config.listen.to_string(), "127.0.0.1:8000");
-    assert_eq!(config.database_url, "sqlite://jwtd-data/jwtd.db");
+    assert_eq!(config.database_url.expose(), "sqlite://jwtd-data/jwtd.db");
+    assert_eq!(config.limits.max_body_bytes, 65_536);
+    assert_eq!(config.limits.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(config.limits.request_timeout, Duration::from_secs(30));
+    assert_eq!(config.limits.shutdown_timeout, Duration::from_secs(30));
+    assert_eq!(config.limits.max_concurrent_requests, 1024);
+    assert_eq!(config.login_rate_per_address.unwrap().to_string(), "30/min");
+    assert_eq!(
+        config.login_rate_per_username.unwrap().to_string(),
+        "10/min"
+    );
+    assert_eq!(config.tls, None);
+    assert_eq!(config.metrics_listen, None);
+    assert!(config.cors.allowed_origins.is_empty() && !config.cors.allow_credentials);
+    assert_eq!(config.database.pool_size, 16);
+    assert_eq!(config.database.connect_timeout, Duration::from_secs(5));
     assert_eq!(config.data_dir, PathBuf::from("jwtd-data"));
     assert_eq!(config.algorithm, Algorithm::HS256);
     assert_eq!(config.policy.access_lifetime, 300);
@@ -86,10 +101,53 @@ fn bad_values_name_the_setting() {
             "RefreshToken",
             "auth_token_classes",
         ),
+        ("JWTD_MAX_BODY_BYTES", "0", "max_body_bytes"),
+        ("JWTD_REQUEST_TIMEOUT", "0", "request_timeout"),
+        ("JWTD_HEADER_READ_TIMEOUT", "0", "header_read_timeout"),
+        (
+            "JWTD_MAX_CONCURRENT_REQUESTS",
+            "0",
+            "max_concurrent_requests",
+        ),
+        ("JWTD_DATABASE_POOL_SIZE", "0", "database_pool_size"),
+        (
+            "JWTD_LOGIN_RATE_PER_ADDRESS",
+            "lots",
+            "login_rate_per_address",
+        ),
+        (
+            "JWTD_LOGIN_RATE_PER_USERNAME",
+            "5/week",
+            "login_rate_per_username",
+        ),
+        ("JWTD_TRUSTED_PROXIES", "10.0.0.0/40", "trusted_proxies"),
+        ("JWTD_METRICS_LISTEN", "metrics", "metrics_listen"),
+        ("JWTD_TLS_CERT_FILE", "cert.pem", "tls_key_file"),
+        ("JWTD_TLS_KEY_FILE", "key.pem", "tls_cert_file"),
+        (
+            "JWTD_CORS_ALLOWED_ORIGINS",
+            "app.example.com",
+            "cors_allowed_origins",
+        ),
+        (
+            "JWTD_CORS_ALLOWED_ORIGINS",
+            "https://app.example.com/",
+            "cors_allowed_origins",
+        ),
     ] {
         let err = load(None, &vars(&[(var, value)])).unwrap_err().to_string();
         assert!(err.starts_with(setting), "{var}={value}: {err}");
     }
+    let err = load(
+        None,
+        &vars(&[
+            ("JWTD_CORS_ALLOWED_ORIGINS", "*"),
+            ("JWTD_CORS_ALLOW_CREDENTIALS", "true"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("cors_allow_credentials:"), "{err}");
     let err = load(None, &vars(&[("JWTD_ALGORITHM", "RS256")]))
         .unwrap_err()
         .to_string();
@@ -163,4 +221,64 @@ fn the_shipped_example_config_loads_with_the_defaults() {
     let (from_file, _) = load(Some(&example), &vars(&[])).unwrap();
     let (defaults, _) = load(None, &vars(&[])).unwrap();
     assert_eq!(format!("{from_file:?}"), format!("{defaults:?}"));
+}
+
+#[test]
+fn debug_redacts_secrets() {
+    let secret = "debug-redaction-secret-0123456789abcdef0123456789";
+    let file = format!(
+        "signing_key = \"{secret}\"\ndatabase_url = \"postgres://jwtd:pg-password-42@db:5432/jwtd\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &file);
+    let raw: RawConfig = toml::from_str(&file).unwrap();
+    let (config, _) = load(Some(&path), &vars(&[])).unwrap();
+    for shown in [
+        format!("{raw:?}"),
+        format!("{config:?}"),
+        format!("{config:#?}"),
+    ] {
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(!shown.contains("pg-password-42"), "{shown}");
+    }
+    assert_eq!(
+        config.database_url.to_string(),
+        "postgres://jwtd:[redacted]@db:5432/jwtd"
+    );
+    assert_eq!(
+        config.database_url.expose(),
+        "postgres://jwtd:pg-password-42@db:5432/jwtd"
+    );
+    // An error about the URL does not print the password either.
+    let err = load(
+        None,
+        &vars(&[("JWTD_DATABASE_URL", "mysql://root:hunter2@db/jwtd")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn world_readable_key_file_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.pem");
+    std::fs::write(&key, jwtd_token::generate(Algorithm::ES256).unwrap()).unwrap();
+    let key_text = key.to_str().unwrap();
+    let settings = [
+        ("JWTD_ALGORITHM", "ES256"),
+        ("JWTD_SIGNING_KEY_FILE", key_text),
+    ];
+    for (mode, warned) in [(0o600, false), (0o640, false), (0o644, true), (0o604, true)] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (config, _) = load(None, &vars(&settings)).unwrap();
+        let warnings = config.exposed_key_files();
+        assert_eq!(!warnings.is_empty(), warned, "mode {mode:o}: {warnings:?}");
+        if warned {
+            assert!(warnings[0].starts_with("signing_key_file:"), "{warnings:?}");
+        }
+        config.load_keys(|_| {}).unwrap();
+    }
 }

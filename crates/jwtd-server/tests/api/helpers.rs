@@ -21,7 +21,6 @@ use jwtd_store_sqlite::SqliteStore;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 /// The HS256 secret the contract was recorded with.
@@ -104,6 +103,9 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     );
     env.insert("JWTD_DATA_DIR".to_owned(), dir.path().display().to_string());
     env.insert("JWTD_SIGNING_KEY".to_owned(), SECRET.to_owned());
+    // Most suites log in far more often than a real client may; the throttling tests turn it on.
+    env.insert("JWTD_LOGIN_RATE_PER_ADDRESS".to_owned(), "off".to_owned());
+    env.insert("JWTD_LOGIN_RATE_PER_USERNAME".to_owned(), "off".to_owned());
     for (name, value) in vars {
         env.insert((*name).to_owned(), (*value).to_owned());
     }
@@ -119,17 +121,28 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
         "unexpected configuration warnings: {warnings:?}"
     );
     let keys = config.load_keys(|_| {}).expect("keys load");
+    // A test may put the database elsewhere (on a small disk, say).
+    let db = SqliteStore::path_from_url(&env["JWTD_DATABASE_URL"]).expect("an sqlite:// URL");
     let store = Arc::new(SqliteStore::open(&db).expect("store opens"));
     store.migrate().await.expect("migrations run");
     let dyn_store: Arc<dyn Store> = store.clone();
     let state = jwtd_server::app_state(&config, dyn_store, keys).expect("state builds");
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
     let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(jwtd_server::serve(listener, state.clone(), async move {
-        let _ = stop.await;
-    }));
+    tokio::spawn(jwtd_server::serve(
+        jwtd_server::Listeners {
+            api: listener,
+            metrics: None,
+        },
+        state.clone(),
+        config.limits,
+        None,
+        async move {
+            let _ = stop.await;
+        },
+    ));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -2,6 +2,8 @@
 //! cases G1-G184), as amended by `shared/spec/jwtd-decisions.md`: one binary, one real server
 //! per test on port 0 with a fresh SQLite file.
 
+mod adversarial;
+mod adversarial_body;
 mod asymmetric;
 mod audience;
 mod blacklist;
@@ -10,6 +12,7 @@ mod expiry;
 mod helpers;
 mod leeway;
 mod obtain;
+mod production;
 mod protected;
 mod refresh;
 mod rotation;

@@ -1,62 +1,17 @@
-//! The storage contract, checked against the SQLite store.
-//!
-//! Every check is an `async fn` over `&dyn Store` (or `Arc<dyn Store>` where tasks are spawned)
-//! and knows nothing of SQLite, so the same functions can run against PostgreSQL later; only the
-//! `#[tokio::test]` wrappers at the bottom open a fresh SQLite file in a temporary directory.
-//! A few wrappers add SQLite-only checks (reopening a file, two stores on one file, the raw
-//! `user_id` column, permissions).
+//! The storage contract: every check is an `async fn` over `&dyn Store` (or `Arc<dyn Store>`
+//! where tasks are spawned) and knows nothing of the backend. The test binary runs each one on a
+//! fresh SQLite file and, when configured, on a fresh PostgreSQL database.
 //!
 //! Times are explicit Unix seconds; nothing here sleeps or reads a clock.
 
 use std::sync::Arc;
 
-use jwtd_store::{Blacklisting, Flushed, NewUser, Store, StoreError, TokenRecord, User, UserId};
-use jwtd_store_sqlite::SqliteStore;
+use jwtd_store::{BlacklistEntry, Blacklisting, NewUser, Snapshot, Store, StoreError, User};
 
-/// An arbitrary "now" that every test counts from.
-const T0: i64 = 1_700_000_000;
-
-/// Refresh token lifetime used by the tests.
-const DAY: i64 = 86_400;
-
-fn new_user(username: &str, date_joined: i64) -> NewUser {
-    NewUser {
-        username: username.to_owned(),
-        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${username}"),
-        is_active: true,
-        date_joined,
-    }
-}
-
-fn token(jti: &str, user_id: Option<UserId>, issued_at: i64, expires_at: i64) -> TokenRecord {
-    TokenRecord {
-        jti: jti.to_owned(),
-        user_id,
-        issued_at,
-        expires_at,
-    }
-}
-
-async fn create(store: &dyn Store, username: &str, at: i64) -> User {
-    store
-        .create_user(new_user(username, at))
-        .await
-        .unwrap_or_else(|e| panic!("creating {username}: {e}"))
-}
-
-fn flushed(issued: u64, blacklisted: u64) -> Flushed {
-    Flushed {
-        issued,
-        blacklisted,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The contract, backend-agnostic.
-// ---------------------------------------------------------------------------------------------
+use crate::{DAY, T0, create, flushed, new_user, token};
 
 /// `migrate` on an already migrated store is a no-op that keeps the data.
-async fn migrate_is_idempotent(store: &dyn Store) {
+pub async fn migrate_is_idempotent(store: &dyn Store) {
     store.migrate().await.expect("second migrate");
     let alice = create(store, "alice", T0).await;
     store.migrate().await.expect("third migrate");
@@ -69,14 +24,15 @@ async fn migrate_is_idempotent(store: &dyn Store) {
     store.ping().await.expect("ping after re-migrating");
 }
 
-async fn ping_works(store: &dyn Store) {
+/// `ping` answers on an empty store and on one with data.
+pub async fn ping_works(store: &dyn Store) {
     store.ping().await.expect("ping on an empty store");
     create(store, "alice", T0).await;
     store.ping().await.expect("ping with a user");
 }
 
 /// Creation returns the stored row with increasing ids; lookups find it or answer `Ok(None)`.
-async fn create_and_look_up_users(store: &dyn Store) {
+pub async fn create_and_look_up_users(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     assert_eq!(alice.username, "alice");
     assert_eq!(alice.password_hash, new_user("alice", T0).password_hash);
@@ -129,7 +85,7 @@ async fn create_and_look_up_users(store: &dyn Store) {
 }
 
 /// A taken username is a `Conflict`, and the failed attempt changes nothing.
-async fn duplicate_username_conflicts(store: &dyn Store) {
+pub async fn duplicate_username_conflicts(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let again = store
         .create_user(NewUser {
@@ -154,7 +110,7 @@ async fn duplicate_username_conflicts(store: &dyn Store) {
 }
 
 /// `list_users` returns every user ordered by id, not by name or anything else.
-async fn list_users_ordered_by_id(store: &dyn Store) {
+pub async fn list_users_ordered_by_id(store: &dyn Store) {
     assert_eq!(store.list_users().await.unwrap(), Vec::<User>::new());
     let mut created = Vec::new();
     for (i, name) in ["zed", "amy", "mia", "bob"].into_iter().enumerate() {
@@ -167,7 +123,7 @@ async fn list_users_ordered_by_id(store: &dyn Store) {
 
 /// `set_password`, `set_active` and `delete_user` change only the named row, and answer
 /// `NotFound` for a user that does not exist.
-async fn update_and_delete_users(store: &dyn Store) {
+pub async fn update_and_delete_users(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let bob = create(store, "bob", T0).await;
 
@@ -232,7 +188,7 @@ async fn update_and_delete_users(store: &dyn Store) {
 }
 
 /// A deleted user's id is never handed to the next user, even when it was the highest id.
-async fn deleted_ids_are_never_reused(store: &dyn Store) {
+pub async fn deleted_ids_are_never_reused(store: &dyn Store) {
     let a = create(store, "a", T0).await;
     let b = create(store, "b", T0).await;
     let c = create(store, "c", T0).await;
@@ -254,7 +210,8 @@ async fn deleted_ids_are_never_reused(store: &dyn Store) {
     assert!(![a.id, b.id, c.id, d.id].contains(&e.id));
 }
 
-async fn record_login_sets_last_login(store: &dyn Store) {
+/// `record_login` sets `last_login` on the named user only.
+pub async fn record_login_sets_last_login(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let bob = create(store, "bob", T0).await;
 
@@ -288,7 +245,7 @@ async fn record_login_sets_last_login(store: &dyn Store) {
 
 /// Recorded tokens are not blacklisted; blacklisting answers `Added` once, then
 /// `AlreadyBlacklisted`.
-async fn blacklist_a_recorded_token(store: &dyn Store) {
+pub async fn blacklist_a_recorded_token(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let refresh = token("jti-1", Some(alice.id), T0, T0 + DAY);
     let other = token("jti-2", Some(alice.id), T0, T0 + DAY);
@@ -323,7 +280,7 @@ async fn blacklist_a_recorded_token(store: &dyn Store) {
 
 /// A token the store never saw (minted by another instance, or before the store existed) can be
 /// blacklisted; it is recorded on the way, so it is flushed when it expires.
-async fn blacklist_an_unrecorded_token(store: &dyn Store) {
+pub async fn blacklist_an_unrecorded_token(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let foreign = token("minted-elsewhere", Some(alice.id), T0 - 50, T0 + 1000);
 
@@ -356,7 +313,7 @@ async fn blacklist_an_unrecorded_token(store: &dyn Store) {
 /// Tokens of a deleted user stay blacklistable. Returns the jtis of the rows that now exist and
 /// name the deleted user, whose owner must be cleared (the contract has no getter for it, so the
 /// backend's wrapper checks the column itself).
-async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String> {
+pub async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String> {
     let alice = create(store, "alice", T0).await;
     let recorded = token("recorded-before-delete", Some(alice.id), T0, T0 + DAY);
     store.record_issued(&recorded).await.unwrap();
@@ -423,7 +380,7 @@ async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String> {
 
 /// Rotation with `blacklist_old`: the first call wins and records the successor; a replay of the
 /// same old token loses and writes nothing (its successor is not recorded).
-async fn rotate_blacklisting_the_old_token(store: &dyn Store) {
+pub async fn rotate_blacklisting_the_old_token(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     // Distinct expiries so flush counts tell exactly which rows exist.
     let old = token("old", Some(alice.id), T0, T0 + 100);
@@ -457,7 +414,7 @@ async fn rotate_blacklisting_the_old_token(store: &dyn Store) {
 
 /// Rotation with `blacklist_old` of a token the store never saw: it is recorded and blacklisted,
 /// and the successor can be rotated in turn.
-async fn rotate_an_unrecorded_token(store: &dyn Store) {
+pub async fn rotate_an_unrecorded_token(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let old = token("foreign-old", Some(alice.id), T0 - 10, T0 + 100);
     let first = token("first", Some(alice.id), T0, T0 + 200);
@@ -483,7 +440,7 @@ async fn rotate_an_unrecorded_token(store: &dyn Store) {
 }
 
 /// Rotation without `blacklist_old` records the successor and never blacklists the old token.
-async fn rotate_without_blacklisting(store: &dyn Store) {
+pub async fn rotate_without_blacklisting(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let old = token("old", Some(alice.id), T0, T0 + 100);
     let first = token("first", Some(alice.id), T0 + 1, T0 + 200);
@@ -518,7 +475,7 @@ async fn rotate_without_blacklisting(store: &dyn Store) {
 /// 16 tasks rotate the same old token at once, each with its own successor: exactly one wins,
 /// and only its successor is recorded. Tasks are spread over `stores` (one store, or several
 /// opened on the same database), ten rounds.
-async fn concurrent_rotation(stores: &[Arc<dyn Store>]) {
+pub async fn concurrent_rotation(stores: &[Arc<dyn Store>]) {
     const TASKS: usize = 16;
     const ROUNDS: i64 = 10;
     let alice = create(stores[0].as_ref(), "alice", T0).await;
@@ -573,7 +530,7 @@ async fn concurrent_rotation(stores: &[Arc<dyn Store>]) {
 
 /// `flush_expired(now)` removes issued rows with `expires_at <= now` and their blacklist rows,
 /// keeps the rest, and counts what it removed.
-async fn flush_expired_removes_only_expired(store: &dyn Store) {
+pub async fn flush_expired_removes_only_expired(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let t = |jti: &str, exp: i64| token(jti, Some(alice.id), T0, exp);
 
@@ -638,7 +595,7 @@ async fn flush_expired_removes_only_expired(store: &dyn Store) {
 }
 
 /// First half of the durability check: writes to make before the store goes away.
-async fn durable_write(store: &dyn Store) {
+pub async fn durable_write(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     store.record_login(alice.id, T0 + 5).await.unwrap();
     assert_eq!(
@@ -655,7 +612,7 @@ async fn durable_write(store: &dyn Store) {
 }
 
 /// Second half: what a store reopened on the same database must still see.
-async fn durable_check(store: &dyn Store) {
+pub async fn durable_check(store: &dyn Store) {
     let alice = store
         .user_by_username("alice")
         .await
@@ -678,7 +635,7 @@ async fn durable_check(store: &dyn Store) {
 }
 
 /// Two stores on one database (the server and the CLI) see each other's writes at once.
-async fn two_stores_see_each_other(server: &dyn Store, cli: &dyn Store) {
+pub async fn two_stores_see_each_other(server: &dyn Store, cli: &dyn Store) {
     // Warm the server's connections first, so nothing it sees comes from a fresh open.
     server.ping().await.unwrap();
     assert_eq!(server.user_by_username("alice").await.unwrap(), None);
@@ -737,341 +694,134 @@ async fn two_stores_see_each_other(server: &dyn Store, cli: &dyn Store) {
     assert_eq!(server.user_by_id(alice.id).await.unwrap(), None);
 }
 
-// ---------------------------------------------------------------------------------------------
-// SQLite wrappers.
-// ---------------------------------------------------------------------------------------------
-
-/// A migrated store on a new file. The file sits in a directory that does not exist yet, so
-/// every test also checks that `open` creates it.
-async fn fresh() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(dir.path().join("data").join("jwtd.db")).expect("open");
-    store.migrate().await.expect("migrate");
-    (dir, store)
-}
-
-#[tokio::test]
-async fn sqlite_migrate_is_idempotent() {
-    let (_dir, store) = fresh().await;
-    migrate_is_idempotent(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_ping_works() {
-    let (_dir, store) = fresh().await;
-    ping_works(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_create_and_look_up_users() {
-    let (_dir, store) = fresh().await;
-    create_and_look_up_users(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_duplicate_username_conflicts() {
-    let (_dir, store) = fresh().await;
-    duplicate_username_conflicts(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_list_users_ordered_by_id() {
-    let (_dir, store) = fresh().await;
-    list_users_ordered_by_id(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_update_and_delete_users() {
-    let (_dir, store) = fresh().await;
-    update_and_delete_users(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_deleted_ids_are_never_reused() {
-    let (_dir, store) = fresh().await;
-    deleted_ids_are_never_reused(&store).await;
-}
-
-/// AUTOINCREMENT must hold across a reopen too (SQLite keeps it in `sqlite_sequence`).
-#[tokio::test]
-async fn sqlite_deleted_ids_are_never_reused_after_reopen() {
-    let (dir, store) = fresh().await;
-    let path = store.path().to_path_buf();
-    create(&store, "a", T0).await;
-    let b = create(&store, "b", T0).await;
-    store.delete_user("b").await.unwrap();
-    drop(store);
-    let store = SqliteStore::open(&path).unwrap();
-    store.migrate().await.unwrap();
-    let c = create(&store, "c", T0).await;
-    assert!(c.id > b.id, "new id {} reuses deleted id {}", c.id, b.id);
-    drop(dir);
-}
-
-#[tokio::test]
-async fn sqlite_record_login_sets_last_login() {
-    let (_dir, store) = fresh().await;
-    record_login_sets_last_login(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_blacklist_a_recorded_token() {
-    let (_dir, store) = fresh().await;
-    blacklist_a_recorded_token(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_blacklist_an_unrecorded_token() {
-    let (_dir, store) = fresh().await;
-    blacklist_an_unrecorded_token(&store).await;
-}
-
-/// Owner column of an issued token, read straight from the file; `None` when the row is absent.
-fn raw_owner(path: &std::path::Path, jti: &str) -> Option<Option<UserId>> {
-    use rusqlite::OptionalExtension;
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.query_row(
-        "SELECT user_id FROM issued_tokens WHERE jti = ?1",
-        [jti],
-        |row| row.get(0),
-    )
-    .optional()
-    .unwrap()
-}
-
-#[tokio::test]
-async fn sqlite_blacklist_tokens_of_a_deleted_user() {
-    let (_dir, store) = fresh().await;
-    let jtis = blacklist_tokens_of_a_deleted_user(&store).await;
-    assert_eq!(jtis.len(), 5);
-    for jti in &jtis {
-        assert_eq!(
-            raw_owner(store.path(), jti),
-            Some(None),
-            "{jti}: a deleted user's token must be kept with its owner cleared"
-        );
-    }
-}
-
-#[tokio::test]
-async fn sqlite_rotate_blacklisting_the_old_token() {
-    let (_dir, store) = fresh().await;
-    rotate_blacklisting_the_old_token(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_rotate_an_unrecorded_token() {
-    let (_dir, store) = fresh().await;
-    rotate_an_unrecorded_token(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_rotate_without_blacklisting() {
-    let (_dir, store) = fresh().await;
-    rotate_without_blacklisting(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_concurrent_rotation_one_store() {
-    let (_dir, store) = fresh().await;
-    concurrent_rotation(&[Arc::new(store)]).await;
-}
-
-/// The same race across two pools on one file, as between the server and the CLI (or two
-/// processes): only SQLite's write lock can arbitrate it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_concurrent_rotation_two_stores() {
-    let (_dir, first) = fresh().await;
-    let second = SqliteStore::open(first.path()).unwrap();
-    concurrent_rotation(&[Arc::new(first), Arc::new(second)]).await;
-}
-
-#[tokio::test]
-async fn sqlite_flush_expired_removes_only_expired() {
-    let (_dir, store) = fresh().await;
-    flush_expired_removes_only_expired(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_writes_survive_reopening() {
-    let (_dir, store) = fresh().await;
-    let path = store.path().to_path_buf();
-    durable_write(&store).await;
-    drop(store);
-
-    let reopened = SqliteStore::open(&path).expect("reopen");
-    // A restarted server migrates on start: that must not disturb the data either.
-    reopened.migrate().await.expect("migrate on reopen");
-    durable_check(&reopened).await;
-}
-
-/// The writes are in the database file itself, not only in a connection's memory: a plain
-/// connection that knows nothing of the store sees them while the store is still open.
-#[tokio::test]
-async fn sqlite_writes_are_visible_to_a_plain_connection() {
-    let (_dir, store) = fresh().await;
-    durable_write(&store).await;
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
-    let blacklisted: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM blacklisted_tokens WHERE jti = 'revoked'",
-            [],
-            |row| row.get(0),
-        )
+/// `export` then `import` copies every row unchanged, and the copy behaves as the original:
+/// the blacklist holds, rotation of a blacklisted token fails, users log in under their old ids,
+/// and no new user gets the id of a deleted one. A second import is refused.
+pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
+    let alice = create(source, "alice", T0).await;
+    let bob = source
+        .create_user(NewUser {
+            is_active: false,
+            ..new_user("bob", T0 + 1)
+        })
+        .await
+        .expect("create bob");
+    let carol = create(source, "carol", T0 + 2).await;
+    source.record_login(alice.id, T0 + 10).await.unwrap();
+    let first = token("alice-1", Some(alice.id), T0 + 10, T0 + 10 + DAY);
+    let second = token("alice-2", Some(alice.id), T0 + 20, T0 + 20 + DAY);
+    source.record_issued(&first).await.unwrap();
+    assert_eq!(
+        source.rotate(&first, &second, true, T0 + 20).await.unwrap(),
+        Blacklisting::Added
+    );
+    let foreign = token("minted-elsewhere", None, T0 + 25, T0 + 25 + DAY);
+    source.blacklist(&foreign, T0 + 30).await.unwrap();
+    source
+        .record_issued(&token("carol-1", Some(carol.id), T0 + 40, T0 + 40 + DAY))
+        .await
         .unwrap();
-    assert_eq!(blacklisted, 1);
-}
+    // Carol is the newest user: deleting her leaves her id as the high-water mark only.
+    source.delete_user("carol").await.unwrap();
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_two_stores_on_one_file() {
-    let (_dir, server) = fresh().await;
-    let cli = SqliteStore::open(server.path()).expect("second open");
-    // The CLI migrates too, while the server runs.
-    cli.migrate().await.expect("migrate from the second store");
-    two_stores_see_each_other(&server, &cli).await;
-}
+    let snapshot = source.export().await.expect("export");
+    let alice = source.user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(alice.last_login, Some(T0 + 10));
+    assert_eq!(snapshot.users, vec![alice.clone(), bob.clone()]);
+    assert_eq!(snapshot.last_user_id, carol.id, "the deleted newest id is remembered");
+    assert_eq!(
+        snapshot.issued,
+        vec![
+            first.clone(),
+            second.clone(),
+            token("carol-1", None, T0 + 40, T0 + 40 + DAY),
+            foreign.clone(),
+        ],
+        "every issued row, by jti, with a deleted owner cleared"
+    );
+    assert_eq!(
+        snapshot.blacklisted,
+        vec![
+            BlacklistEntry {
+                jti: "alice-1".to_owned(),
+                blacklisted_at: T0 + 20
+            },
+            BlacklistEntry {
+                jti: "minted-elsewhere".to_owned(),
+                blacklisted_at: T0 + 30
+            },
+        ]
+    );
 
-/// A database whose schema is newer than this build is refused, not half-used.
-#[tokio::test]
-async fn sqlite_refuses_a_newer_schema() {
-    let (_dir, store) = fresh().await;
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
-    conn.pragma_update(None, "user_version", 999).unwrap();
-    drop(conn);
-    let result = store.migrate().await;
+    target.import(&snapshot).await.expect("import");
+    assert_eq!(target.export().await.expect("export the copy"), snapshot);
+    assert_eq!(target.user_by_username("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(target.user_by_id(bob.id).await.unwrap(), Some(bob));
+    assert!(target.is_blacklisted("alice-1").await.unwrap());
+    assert!(target.is_blacklisted("minted-elsewhere").await.unwrap());
+    assert!(!target.is_blacklisted("alice-2").await.unwrap());
+    let third = token("alice-3", Some(alice.id), T0 + 50, T0 + 50 + DAY);
+    assert_eq!(
+        target.rotate(&first, &third, true, T0 + 50).await.unwrap(),
+        Blacklisting::AlreadyBlacklisted,
+        "a token blacklisted before the copy stays spent"
+    );
+    assert_eq!(
+        target.rotate(&second, &third, true, T0 + 50).await.unwrap(),
+        Blacklisting::Added
+    );
+    let dave = create(target, "dave", T0 + 60).await;
     assert!(
-        matches!(result, Err(StoreError::Internal(_))),
-        "expected Internal for a newer schema, got {result:?}"
+        dave.id > carol.id,
+        "new id {} reuses the deleted id {}",
+        dave.id,
+        carol.id
+    );
+
+    match target.import(&snapshot).await {
+        Err(StoreError::Conflict(message)) => assert!(message.contains("not empty"), "{message}"),
+        other => panic!("a second import must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        source.export().await.expect("export again"),
+        snapshot,
+        "exporting changes nothing"
     );
 }
 
-/// Restores write permission on drop so the temporary directory can be removed, even when an
-/// assertion fails.
-struct RestorePermissions(Vec<std::path::PathBuf>);
-
-impl Drop for RestorePermissions {
-    fn drop(&mut self) {
-        use std::os::unix::fs::PermissionsExt;
-        for path in &self.0 {
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
-        }
-    }
-}
-
-/// Whether the file can still be opened for writing despite its mode (true for root, or with
-/// CAP_DAC_OVERRIDE), in which case a permission-based read-only check would prove nothing.
-fn still_writable(path: &std::path::Path) -> bool {
-    std::fs::OpenOptions::new().write(true).open(path).is_ok()
-}
-
-/// A database the process may not write answers writes with `Unavailable`, never a panic or
-/// `Internal`.
-///
-/// Read-only is made with file permissions. Root ignores them, and the store offers no
-/// read-only mode to open with instead, so when the file is still writable after `chmod` the
-/// check cannot be made honestly and the test says so and returns early; run the suite as an
-/// unprivileged user for this check to count.
-#[cfg(unix)]
-async fn read_only_database(dir_mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let path = data.join("jwtd.db");
-    {
-        let store = SqliteStore::open(&path).unwrap();
-        store.migrate().await.unwrap();
-        create(&store, "alice", T0).await;
-        store
-            .record_issued(&token("issued", None, T0, T0 + DAY))
-            .await
-            .unwrap();
-    }
-
-    let mut files: Vec<_> = std::fs::read_dir(&data)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    files.sort();
-    let _restore = RestorePermissions(files.iter().cloned().chain([data.clone()]).collect());
-    for file in &files {
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444)).unwrap();
-    }
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(dir_mode)).unwrap();
-
-    if still_writable(&path) {
-        eprintln!(
-            "SKIPPED: {} is still writable after chmod 0444 (running as root?); \
-             the read-only check needs an unprivileged user",
-            path.display()
-        );
-        return;
-    }
-
-    let store = match SqliteStore::open(&path) {
-        Ok(store) => store,
-        Err(StoreError::Unavailable(_)) => return, // refused up front: also acceptable
-        Err(other) => panic!("opening a read-only database: expected Unavailable, got {other:?}"),
+/// An import into a store that holds users or tokens is refused and writes nothing; an empty
+/// snapshot into an empty store is fine.
+pub async fn import_refuses_a_store_with_data(store: &dyn Store) {
+    store.import(&Snapshot::default()).await.expect("empty into empty");
+    let incoming = Snapshot {
+        users: vec![User {
+            id: 42,
+            username: "zed".to_owned(),
+            password_hash: new_user("zed", T0).password_hash,
+            is_active: true,
+            date_joined: T0,
+            last_login: None,
+        }],
+        last_user_id: 42,
+        issued: vec![token("zed-1", Some(42), T0, T0 + DAY)],
+        blacklisted: vec![],
     };
-    let unavailable = |what: &str, result: Result<(), StoreError>| {
-        assert!(
-            matches!(result, Err(StoreError::Unavailable(_))),
-            "{what} on a read-only database: expected Unavailable, got {result:?}"
-        );
-    };
-    unavailable(
-        "create_user",
-        store.create_user(new_user("bob", T0)).await.map(drop),
-    );
-    unavailable("set_password", store.set_password("alice", "$x").await);
-    unavailable("set_active", store.set_active("alice", false).await);
-    unavailable("delete_user", store.delete_user("alice").await);
-    unavailable(
-        "record_issued",
-        store.record_issued(&token("new", None, T0, T0 + DAY)).await,
-    );
-    unavailable(
-        "blacklist",
-        store
-            .blacklist(&token("issued", None, T0, T0 + DAY), T0)
-            .await
-            .map(drop),
-    );
-    unavailable(
-        "rotate",
-        store
-            .rotate(
-                &token("issued", None, T0, T0 + DAY),
-                &token("next", None, T0, T0 + DAY),
-                true,
-                T0,
-            )
-            .await
-            .map(drop),
-    );
-    unavailable(
-        "flush_expired",
-        store.flush_expired(i64::MAX).await.map(drop),
-    );
-    // Reads either work or are unavailable too; they never report a bug.
-    match store.user_by_username("alice").await {
-        Ok(user) => assert!(user.is_some(), "read-only reads must see existing users"),
-        Err(e) => assert!(matches!(e, StoreError::Unavailable(_)), "read: {e:?}"),
-    }
-}
 
-/// Only the file is read-only; its directory stays writable (SQLite can make its WAL side files).
-#[cfg(unix)]
-#[tokio::test]
-async fn sqlite_read_only_file() {
-    read_only_database(0o755).await;
-}
-
-/// Both the file and its directory are read-only. SQLite then cannot create the WAL side files,
-/// so in practice `open` itself fails with `Unavailable` (after the pool's 5 s connection
-/// timeout) and the write checks are not reached.
-#[cfg(unix)]
-#[tokio::test]
-async fn sqlite_read_only_file_and_directory() {
-    read_only_database(0o555).await;
+    store
+        .record_issued(&token("lonely", None, T0, T0 + DAY))
+        .await
+        .unwrap();
+    assert!(
+        matches!(store.import(&incoming).await, Err(StoreError::Conflict(_))),
+        "tokens alone make a store non-empty"
+    );
+    create(store, "alice", T0).await;
+    assert!(matches!(
+        store.import(&incoming).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let now = store.export().await.unwrap();
+    assert_eq!(now.users.len(), 1, "nothing of the refused import was written");
+    assert_eq!(now.users[0].username, "alice");
+    assert_eq!(now.issued, vec![token("lonely", None, T0, T0 + DAY)]);
 }

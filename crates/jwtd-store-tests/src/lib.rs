@@ -1,0 +1,62 @@
+//! One test suite for both stores, and what it needs to run on a real PostgreSQL server.
+//!
+//! - [`contract`]: the checks every [`Store`] must pass, backend-agnostic.
+//! - [`postgres`]: a fresh database per test on the server named by `JWTD_TEST_DATABASE_URL`,
+//!   dropped afterwards; also usable by other crates' tests (several `jwtd serve` on one
+//!   database).
+//! - [`disk`]: a small real disk to fill up (SQLite on a full disk).
+//! - [`proxy`]: a TCP proxy on loopback that a test can cut, to take the database away from a
+//!   store and give it back.
+//!
+//! The test binary (`tests/store/`) runs every contract check on SQLite always and on
+//! PostgreSQL when `JWTD_TEST_DATABASE_URL` is set; `JWTD_REQUIRE_POSTGRES=1` turns a missing
+//! or unreachable server into a failure instead of a notice.
+
+use jwtd_store::{Flushed, NewUser, Store, TokenRecord, User, UserId};
+
+pub mod contract;
+pub mod disk;
+pub mod postgres;
+pub mod proxy;
+
+/// An arbitrary "now" that every test counts from.
+pub const T0: i64 = 1_700_000_000;
+
+/// Refresh token lifetime used by the tests.
+pub const DAY: i64 = 86_400;
+
+/// A user to create, with a recognisable (fake) password hash.
+pub fn new_user(username: &str, date_joined: i64) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${username}"),
+        is_active: true,
+        date_joined,
+    }
+}
+
+/// A token record.
+pub fn token(jti: &str, user_id: Option<UserId>, issued_at: i64, expires_at: i64) -> TokenRecord {
+    TokenRecord {
+        jti: jti.to_owned(),
+        user_id,
+        issued_at,
+        expires_at,
+    }
+}
+
+/// Creates an active user, panicking with the store's error when that fails.
+pub async fn create(store: &dyn Store, username: &str, at: i64) -> User {
+    store
+        .create_user(new_user(username, at))
+        .await
+        .unwrap_or_else(|e| panic!("creating {username}: {e}"))
+}
+
+/// A [`Flushed`] count.
+pub fn flushed(issued: u64, blacklisted: u64) -> Flushed {
+    Flushed {
+        issued,
+        blacklisted,
+    }
+}

@@ -1,0 +1,469 @@
+//! PostgreSQL: the store on a fresh database of the real server named by
+//! `JWTD_TEST_DATABASE_URL`, plus what only a network database has: several pools (instances)
+//! on one database, migrations racing at start-up, and a server that is down, silent or cut off
+//! and comes back.
+//!
+//! The outage checks that need no server (nothing listening, a listener that never answers) run
+//! whether the variable is set or not.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jwtd_store::{Blacklisting, Store, StoreError, UserId};
+use jwtd_store_postgres::{PostgresOptions, PostgresStore};
+use jwtd_store_tests::contract::{
+    blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
+    two_stores_see_each_other,
+};
+use jwtd_store_tests::postgres::TestDatabase;
+use jwtd_store_tests::proxy::{ProxyState, TcpProxy};
+use jwtd_store_tests::{DAY, T0, create, new_user, token};
+
+fn options() -> PostgresOptions {
+    PostgresOptions {
+        pool_size: 4,
+        ..PostgresOptions::default()
+    }
+}
+
+fn connect(url: &str, options: PostgresOptions) -> PostgresStore {
+    PostgresStore::connect(url, options).expect("connect")
+}
+
+/// A migrated store on a fresh database, or `None` (with a notice) when PostgreSQL is not
+/// configured and not required.
+pub async fn fresh() -> Option<(TestDatabase, PostgresStore)> {
+    let db = TestDatabase::create().await?;
+    let store = connect(db.url(), options());
+    store.migrate().await.expect("migrate");
+    Some((db, store))
+}
+
+/// An identity column never goes back, even when the newest user is deleted and a new pool
+/// (a restarted instance) creates the next one.
+#[tokio::test]
+async fn deleted_ids_are_never_reused_after_reconnecting() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    create(&store, "a", T0).await;
+    let b = create(&store, "b", T0).await;
+    store.delete_user("b").await.unwrap();
+    drop(store);
+    let store = connect(db.url(), options());
+    store.migrate().await.unwrap();
+    let c = create(&store, "c", T0).await;
+    assert!(c.id > b.id, "new id {} reuses deleted id {}", c.id, b.id);
+}
+
+#[tokio::test]
+async fn blacklist_tokens_of_a_deleted_user_clears_the_owner() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    let jtis = blacklist_tokens_of_a_deleted_user(&store).await;
+    assert_eq!(jtis.len(), 5);
+    let client = db.client().await;
+    for jti in &jtis {
+        let owner: Option<UserId> = client
+            .query_one("SELECT user_id FROM issued_tokens WHERE jti = $1", &[jti])
+            .await
+            .unwrap_or_else(|e| panic!("{jti}: row missing: {e}"))
+            .get(0);
+        assert_eq!(
+            owner, None,
+            "{jti}: a deleted user's token must be kept with its owner cleared"
+        );
+    }
+}
+
+/// Refresh tokens are never stored whole: the tables hold the `jti` and times, nothing longer.
+#[tokio::test]
+async fn tokens_are_not_stored_whole() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    durable_write(&store).await;
+    let client = db.client().await;
+    let columns: Vec<String> = client
+        .query(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns
+             WHERE table_schema = current_schema()
+               AND table_name IN ('issued_tokens', 'blacklisted_tokens')
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "blacklisted_tokens.blacklisted_at",
+            "blacklisted_tokens.jti",
+            "issued_tokens.expires_at",
+            "issued_tokens.issued_at",
+            "issued_tokens.jti",
+            "issued_tokens.user_id",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_one_store() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    concurrent_rotation(&[Arc::new(store)]).await;
+}
+
+/// Two pools on one database are two jwtd instances: the 16 racing rotations are spread over
+/// both, and only PostgreSQL can arbitrate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_two_instances() {
+    let Some((db, first)) = fresh().await else {
+        return;
+    };
+    let second = connect(db.url(), options());
+    concurrent_rotation(&[Arc::new(first), Arc::new(second)]).await;
+}
+
+/// Acknowledged writes are committed: a new pool (a restarted instance) sees them, and so does
+/// a plain connection while the store is still open.
+#[tokio::test]
+async fn writes_survive_reconnecting() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    durable_write(&store).await;
+    let client = db.client().await;
+    let blacklisted: i64 = client
+        .query_one(
+            "SELECT count(*) FROM blacklisted_tokens WHERE jti = 'revoked'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(blacklisted, 1);
+    drop(store);
+
+    let reconnected = connect(db.url(), options());
+    reconnected.migrate().await.expect("migrate on restart");
+    durable_check(&reconnected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_database() {
+    let Some((db, server)) = fresh().await else {
+        return;
+    };
+    let cli = connect(db.url(), options());
+    cli.migrate()
+        .await
+        .expect("migrate from the second instance");
+    two_stores_see_each_other(&server, &cli).await;
+}
+
+/// Instances starting together all migrate: the advisory lock lets one apply the schema and the
+/// others find it done. Nothing fails, and each migration is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_migrations() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let stores: Vec<_> = (0..8)
+        .map(|_| Arc::new(connect(db.url(), options())))
+        .collect();
+    let barrier = Arc::new(tokio::sync::Barrier::new(stores.len()));
+    let tasks: Vec<_> = stores
+        .iter()
+        .map(|store| {
+            let (store, barrier) = (Arc::clone(store), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.migrate().await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("concurrent migrate");
+    }
+    let client = db.client().await;
+    let versions: Vec<i32> = client
+        .query(
+            "SELECT version FROM jwtd_schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(versions, [1]);
+    let alice = create(stores[3].as_ref(), "alice", T0).await;
+    assert_eq!(stores[5].user_by_id(alice.id).await.unwrap(), Some(alice));
+}
+
+/// A database whose schema is newer than this build is refused, not half-used.
+#[tokio::test]
+async fn refuses_a_newer_schema() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    db.client()
+        .await
+        .execute(
+            "INSERT INTO jwtd_schema_migrations (version) VALUES (999)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let result = store.migrate().await;
+    assert!(
+        matches!(result, Err(StoreError::Internal(_))),
+        "expected Internal for a newer schema, got {result:?}"
+    );
+}
+
+/// `sslmode=require` is refused up front instead of failing on every call.
+#[test]
+fn refuses_tls() {
+    let result = PostgresStore::connect(
+        "postgres://jwtd@127.0.0.1:5432/jwtd?sslmode=require",
+        PostgresOptions::default(),
+    );
+    assert!(
+        matches!(&result, Err(StoreError::Internal(m)) if m.contains("TLS")),
+        "{result:?}"
+    );
+    assert!(matches!(
+        PostgresStore::connect("not a url", PostgresOptions::default()),
+        Err(StoreError::Internal(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outages.
+// ---------------------------------------------------------------------------------------------
+
+/// Asserts the call failed with `Unavailable` within `limit`.
+async fn unavailable_within<T: std::fmt::Debug>(
+    what: &str,
+    limit: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) {
+    let started = Instant::now();
+    let result = call.await;
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{what}: expected Unavailable, got {result:?}"
+    );
+    assert!(took <= limit, "{what}: took {took:?}, more than {limit:?}");
+}
+
+/// Every kind of call on a store that cannot reach its server.
+async fn every_call_unavailable(store: &PostgresStore, limit: Duration) {
+    let old = token("old", Some(1), T0, T0 + DAY);
+    let new = token("new", Some(1), T0, T0 + DAY);
+    unavailable_within("migrate", limit, store.migrate()).await;
+    unavailable_within("ping", limit, store.ping()).await;
+    unavailable_within(
+        "create_user",
+        limit,
+        store.create_user(new_user("alice", T0)),
+    )
+    .await;
+    unavailable_within("user_by_username", limit, store.user_by_username("alice")).await;
+    unavailable_within("user_by_id", limit, store.user_by_id(1)).await;
+    unavailable_within("is_blacklisted", limit, store.is_blacklisted("old")).await;
+    unavailable_within("blacklist", limit, store.blacklist(&old, T0)).await;
+    unavailable_within("rotate", limit, store.rotate(&old, &new, true, T0)).await;
+    unavailable_within("flush_expired", limit, store.flush_expired(T0)).await;
+}
+
+/// A free loopback port with nothing listening on it.
+fn closed_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Nothing listens (the server is stopped): every call fails with `Unavailable` at once.
+#[tokio::test]
+async fn server_down_is_unavailable_at_once() {
+    let addr = closed_port();
+    let store = connect(
+        &format!("postgres://postgres@{addr}/jwtd"),
+        PostgresOptions {
+            pool_size: 2,
+            connect_timeout: Duration::from_secs(2),
+            ..PostgresOptions::default()
+        },
+    );
+    every_call_unavailable(&store, Duration::from_secs(1)).await;
+}
+
+/// A server that accepts connections but never answers (a hung host, a black-holing firewall):
+/// each call gives up with `Unavailable` within the connect timeout.
+#[tokio::test]
+async fn silent_server_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket); // kept open, never answered
+        }
+    });
+    let connect_timeout = Duration::from_millis(500);
+    let store = connect(
+        &format!("postgres://postgres@{addr}/jwtd"),
+        PostgresOptions {
+            pool_size: 2,
+            connect_timeout,
+            ..PostgresOptions::default()
+        },
+    );
+    every_call_unavailable(&store, connect_timeout + Duration::from_millis(500)).await;
+    held.abort();
+}
+
+/// The configured server's address, for a proxy to point at.
+fn upstream(url: &str) -> SocketAddr {
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        other => panic!("the outage checks need a TCP host in the URL, got {other:?}"),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    use std::net::ToSocketAddrs;
+    (host.as_str(), port)
+        .to_socket_addrs()
+        .unwrap()
+        .next()
+        .unwrap()
+}
+
+/// `url` with its host and port replaced by `addr`, keeping user, password, database and options.
+fn via(url: &str, addr: SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let user = authority
+        .rsplit_once('@')
+        .map_or(String::new(), |(user, _)| format!("{user}@"));
+    format!("{scheme}://{user}{addr}{tail}")
+}
+
+/// The connection to the real server is cut in the middle of use: calls fail with
+/// `Unavailable` within the connect timeout, nothing acknowledged is lost, nothing refused is
+/// half-written, and when the network comes back the same store works again by itself.
+#[tokio::test]
+async fn recovers_after_the_network_is_cut() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let proxy = TcpProxy::start(upstream(db.url())).await.unwrap();
+    let connect_timeout = Duration::from_secs(1);
+    let store = connect(
+        &via(db.url(), proxy.addr()),
+        PostgresOptions {
+            pool_size: 4,
+            connect_timeout,
+            query_timeout: Duration::from_secs(2),
+        },
+    );
+    store.migrate().await.unwrap();
+    let alice = create(&store, "alice", T0).await;
+    let before = token("before", Some(alice.id), T0, T0 + DAY);
+    assert_eq!(
+        store.blacklist(&before, T0).await.unwrap(),
+        Blacklisting::Added
+    );
+
+    proxy.set(ProxyState::Cut);
+    let during = token("during", Some(alice.id), T0, T0 + DAY);
+    let limit = connect_timeout + Duration::from_millis(500);
+    unavailable_within("blacklist", limit, store.blacklist(&during, T0)).await;
+    every_call_unavailable(&store, limit).await;
+
+    proxy.set(ProxyState::Open);
+    store.ping().await.expect("the store reconnects by itself");
+    assert!(
+        store.is_blacklisted("before").await.unwrap(),
+        "acknowledged write lost"
+    );
+    assert!(
+        !store.is_blacklisted("during").await.unwrap(),
+        "refused write half-done"
+    );
+    assert_eq!(store.list_users().await.unwrap(), vec![alice.clone()]);
+    assert_eq!(
+        store.blacklist(&during, T0).await.unwrap(),
+        Blacklisting::Added
+    );
+}
+
+/// The network stops carrying bytes while the sockets stay open (no reset, no close): a call on
+/// an established connection gives up within the query timeout, the stuck connection is thrown
+/// away, and the store works again once the network does.
+#[tokio::test]
+async fn recovers_after_the_network_freezes() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let proxy = TcpProxy::start(upstream(db.url())).await.unwrap();
+    let query_timeout = Duration::from_secs(1);
+    let store = connect(
+        &via(db.url(), proxy.addr()),
+        PostgresOptions {
+            pool_size: 1,
+            connect_timeout: Duration::from_secs(1),
+            query_timeout,
+        },
+    );
+    store.migrate().await.unwrap();
+    let alice = create(&store, "alice", T0).await;
+
+    proxy.set(ProxyState::Frozen);
+    let limit = query_timeout + Duration::from_millis(500);
+    unavailable_within(
+        "rotate on a frozen connection",
+        limit,
+        store.rotate(
+            &token("old", Some(alice.id), T0, T0 + DAY),
+            &token("new", Some(alice.id), T0, T0 + DAY),
+            true,
+            T0,
+        ),
+    )
+    .await;
+    // With the stuck connection gone, a new one cannot be opened either.
+    unavailable_within("ping", limit, store.ping()).await;
+
+    proxy.set(ProxyState::Open);
+    store.ping().await.expect("the store reconnects by itself");
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    // The rotation that timed out may or may not have committed before the freeze reached it,
+    // but it was all or nothing: the old token is blacklisted exactly when its successor exists.
+    let client = db.client().await;
+    let rows: i64 = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM blacklisted_tokens WHERE jti = 'old')
+                  + (SELECT count(*) FROM issued_tokens WHERE jti IN ('old', 'new'))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(rows == 0 || rows == 3, "half-done rotation: {rows} rows");
+}
