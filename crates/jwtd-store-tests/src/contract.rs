@@ -728,7 +728,10 @@ pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
     let alice = source.user_by_id(alice.id).await.unwrap().unwrap();
     assert_eq!(alice.last_login, Some(T0 + 10));
     assert_eq!(snapshot.users, vec![alice.clone(), bob.clone()]);
-    assert_eq!(snapshot.last_user_id, carol.id, "the deleted newest id is remembered");
+    assert_eq!(
+        snapshot.last_user_id, carol.id,
+        "the deleted newest id is remembered"
+    );
     assert_eq!(
         snapshot.issued,
         vec![
@@ -755,7 +758,10 @@ pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
 
     target.import(&snapshot).await.expect("import");
     assert_eq!(target.export().await.expect("export the copy"), snapshot);
-    assert_eq!(target.user_by_username("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(
+        target.user_by_username("alice").await.unwrap(),
+        Some(alice.clone())
+    );
     assert_eq!(target.user_by_id(bob.id).await.unwrap(), Some(bob));
     assert!(target.is_blacklisted("alice-1").await.unwrap());
     assert!(target.is_blacklisted("minted-elsewhere").await.unwrap());
@@ -792,7 +798,10 @@ pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
 /// An import into a store that holds users or tokens is refused and writes nothing; an empty
 /// snapshot into an empty store is fine.
 pub async fn import_refuses_a_store_with_data(store: &dyn Store) {
-    store.import(&Snapshot::default()).await.expect("empty into empty");
+    store
+        .import(&Snapshot::default())
+        .await
+        .expect("empty into empty");
     let incoming = Snapshot {
         users: vec![User {
             id: 42,
@@ -821,7 +830,11 @@ pub async fn import_refuses_a_store_with_data(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     let now = store.export().await.unwrap();
-    assert_eq!(now.users.len(), 1, "nothing of the refused import was written");
+    assert_eq!(
+        now.users.len(),
+        1,
+        "nothing of the refused import was written"
+    );
     assert_eq!(now.users[0].username, "alice");
     assert_eq!(now.issued, vec![token("lonely", None, T0, T0 + DAY)]);
 }

@@ -228,7 +228,11 @@ fn copy_store_copies_users_with_their_ids() {
     work.create_user("alice");
     work.create_user("bob");
     work.ok(&["user", "deactivate", "bob"]);
-    let copy = |target: &str| work.command(&["copy-store", "--to", target]).output().unwrap();
+    let copy = |target: &str| {
+        work.command(&["copy-store", "--to", target])
+            .output()
+            .unwrap()
+    };
 
     let output = copy("sqlite://moved/jwtd.db");
     assert!(output.status.success(), "{}", stderr(&output));
@@ -249,7 +253,11 @@ fn copy_store_copies_users_with_their_ids() {
 
     let refused = copy("sqlite://moved/jwtd.db");
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("not empty"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("not empty"),
+        "{}",
+        stderr(&refused)
+    );
     let itself = copy("sqlite://jwtd-data/jwtd.db");
     assert!(!itself.status.success());
     assert!(

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use jwtd_server::config;
-use jwtd_store::{
-    Blacklisting, Flushed, NewUser, Snapshot, Store, StoreError, TokenRecord, User,
-};
+use jwtd_store::{Blacklisting, Flushed, NewUser, Snapshot, Store, StoreError, TokenRecord, User};
 use jwtd_store_sqlite::SqliteStore;
 use reqwest::Method;
 use serde_json::json;
