@@ -107,24 +107,6 @@ impl Algorithm {
             _ => None,
         }
     }
-
-    pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
-        use jsonwebtoken::Algorithm as J;
-        match self {
-            Algorithm::HS256 => J::HS256,
-            Algorithm::HS384 => J::HS384,
-            Algorithm::HS512 => J::HS512,
-            Algorithm::RS256 => J::RS256,
-            Algorithm::RS384 => J::RS384,
-            Algorithm::RS512 => J::RS512,
-            Algorithm::PS256 => J::PS256,
-            Algorithm::PS384 => J::PS384,
-            Algorithm::PS512 => J::PS512,
-            Algorithm::ES256 => J::ES256,
-            Algorithm::ES384 => J::ES384,
-            Algorithm::EdDSA => J::EdDSA,
-        }
-    }
 }
 
 impl fmt::Display for Algorithm {

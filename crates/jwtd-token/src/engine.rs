@@ -9,10 +9,11 @@
 //! jwtd refuse what RFC 7515 forbids but common libraries accept (padded or non-canonical
 //! base64url, duplicate JSON members, `crit`), parse each part once, and apply simplejwt's rules
 //! exactly instead of translating between two sets of defaults. The signature itself is checked
-//! by `jsonwebtoken::crypto::verify` with the configured algorithm only.
+//! by [`Keys::verify`] with the configured algorithm only, against a key parsed at start-up.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::claims::{ClaimNames, TokenType, UniqueObject, UserIdClaim};
@@ -174,42 +175,36 @@ impl TokenEngine {
 
     /// A login's refresh and access tokens for `user_id`, both stamped `now`.
     pub fn issue_pair(&self, user_id: i64, now: i64) -> Result<Pair, TokenError> {
-        let mut rest = Map::new();
-        rest.insert(
-            self.policy.claims.user_id.clone(),
-            Value::String(user_id.to_string()),
-        );
-        let refresh = self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, &rest)?;
-        let access = self.issue(TokenType::Access, now, self.policy.access_lifetime, &rest)?;
+        let user_id = Value::String(user_id.to_string());
+        let rest = [(self.policy.claims.user_id.as_str(), &user_id)];
+        let refresh = self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, rest)?;
+        let access = self.issue(TokenType::Access, now, self.policy.access_lifetime, rest)?;
         Ok(Pair { refresh, access })
     }
 
     /// A sliding token for `user_id`.
     pub fn issue_sliding(&self, user_id: i64, now: i64) -> Result<Issued, TokenError> {
-        let mut rest = Map::new();
-        rest.insert(
-            self.policy.claims.refresh_exp.clone(),
-            Value::from(now + self.policy.sliding_refresh_lifetime),
-        );
-        rest.insert(
-            self.policy.claims.user_id.clone(),
-            Value::String(user_id.to_string()),
-        );
-        self.issue(TokenType::Sliding, now, self.policy.sliding_lifetime, &rest)
+        let refresh_exp = Value::from(now + self.policy.sliding_refresh_lifetime);
+        let user_id = Value::String(user_id.to_string());
+        let rest = [
+            (self.policy.claims.refresh_exp.as_str(), &refresh_exp),
+            (self.policy.claims.user_id.as_str(), &user_id),
+        ];
+        self.issue(TokenType::Sliding, now, self.policy.sliding_lifetime, rest)
     }
 
     /// A new access token carrying every claim of `refresh` but its own type, times and id, as
     /// simplejwt's `RefreshToken.access_token` does (custom claims propagate).
     pub fn access_from(&self, refresh: &Decoded, now: i64) -> Result<Issued, TokenError> {
         let rest = self.without_registered(&refresh.claims);
-        self.issue(TokenType::Access, now, self.policy.access_lifetime, &rest)
+        self.issue(TokenType::Access, now, self.policy.access_lifetime, rest)
     }
 
     /// The successor of a rotated refresh token: same claims, new `jti`, `iat = now`, and `exp`
     /// one refresh lifetime from now.
     pub fn rotate(&self, refresh: &Decoded, now: i64) -> Result<Issued, TokenError> {
         let rest = self.without_registered(&refresh.claims);
-        self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, &rest)
+        self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, rest)
     }
 
     /// A renewed sliding token: same `jti` and `refresh_exp`, new `iat` and `exp`. Refused once
@@ -223,12 +218,15 @@ impl TokenEngine {
         if refresh_exp <= (now - self.policy.leeway) as f64 {
             return Err(TokenError::RefreshExpExpired);
         }
-        let mut claims = sliding.claims.clone();
+        let mut claims = ClaimList::with_capacity(sliding.claims.len() + 2);
+        for (name, value) in &sliding.claims {
+            claims.insert(name, Claim::Json(value));
+        }
         let expires_at = now + self.policy.sliding_lifetime;
-        claims.insert("exp".to_owned(), Value::from(expires_at));
-        claims.insert("iat".to_owned(), Value::from(now));
+        claims.insert("exp", Claim::Int(expires_at));
+        claims.insert("iat", Claim::Int(now));
         let jti = sliding.jti.clone().ok_or(TokenError::NoId)?;
-        let token = self.sign(&claims)?;
+        let token = self.sign(claims)?;
         Ok(Issued {
             token,
             jti,
@@ -237,36 +235,39 @@ impl TokenEngine {
         })
     }
 
-    fn without_registered(&self, claims: &Map<String, Value>) -> Map<String, Value> {
+    /// The claims of `claims` other than the ones every new token gets afresh.
+    fn without_registered<'a>(
+        &'a self,
+        claims: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> {
         let names = &self.policy.claims;
         claims
             .iter()
             .filter(|(k, _)| {
                 *k != &names.token_type && *k != "exp" && *k != "iat" && *k != &names.jti
             })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+            .map(|(k, v)| (k.as_str(), v))
     }
 
-    fn issue(
+    fn issue<'a>(
         &self,
         token_type: TokenType,
         now: i64,
         lifetime: i64,
-        rest: &Map<String, Value>,
+        rest: impl IntoIterator<Item = (&'a str, &'a Value)>,
     ) -> Result<Issued, TokenError> {
         let names = &self.policy.claims;
         let jti = new_jti();
         let expires_at = now + lifetime;
-        let mut claims = Map::new();
-        claims.insert(names.token_type.clone(), Value::from(token_type.as_str()));
-        claims.insert("exp".to_owned(), Value::from(expires_at));
-        claims.insert("iat".to_owned(), Value::from(now));
-        claims.insert(names.jti.clone(), Value::from(jti.clone()));
-        for (k, v) in rest {
-            claims.insert(k.clone(), v.clone());
+        let mut claims = ClaimList::with_capacity(8);
+        claims.insert(&names.token_type, Claim::Str(token_type.as_str()));
+        claims.insert("exp", Claim::Int(expires_at));
+        claims.insert("iat", Claim::Int(now));
+        claims.insert(&names.jti, Claim::Str(&jti));
+        for (name, value) in rest {
+            claims.insert(name, Claim::Json(value));
         }
-        let token = self.sign(&claims)?;
+        let token = self.sign(claims)?;
         Ok(Issued {
             token,
             jti,
@@ -277,26 +278,22 @@ impl TokenEngine {
 
     /// Signs `claims`, stamping `aud` and `iss` as simplejwt's backend does at encoding time
     /// (overwriting in place, else appending).
-    fn sign(&self, claims: &Map<String, Value>) -> Result<String, TokenError> {
-        let mut claims = claims.clone();
+    fn sign<'a>(&'a self, mut claims: ClaimList<'a>) -> Result<String, TokenError> {
         if let Some(aud) = &self.policy.audience {
-            claims.insert("aud".to_owned(), Value::from(aud.as_str()));
+            claims.insert("aud", Claim::Str(aud));
         }
         if let Some(iss) = &self.policy.issuer {
-            claims.insert("iss".to_owned(), Value::from(iss.as_str()));
+            claims.insert("iss", Claim::Str(iss));
         }
-        // Serializing a map of JSON values cannot fail.
+        // Serializing strings, integers and JSON values cannot fail.
         let payload = serde_json::to_vec(&claims).expect("claims serialize");
         let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
         token.push_str(&self.header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature = self
-            .keys
-            .sign(token.as_bytes())
+        self.keys
+            .append_signature(&mut token)
             .map_err(|_| TokenError::Signing)?;
-        token.push('.');
-        token.push_str(&signature);
         Ok(token)
     }
 
@@ -319,22 +316,22 @@ impl TokenEngine {
             return Err(TokenError::Invalid);
         }
         let claims = decode_object(payload_b64)?;
-        self.check_claims(&claims, now)?;
+        let known = Known::find(&self.policy.claims, &claims);
+        self.check_claims(&known, now)?;
 
-        let names = &self.policy.claims;
-        let jti = match claims.get(&names.jti) {
+        let jti = match known.jti {
             None => None,
             Some(Value::String(jti)) => Some(jti.clone()),
             Some(_) => return Err(TokenError::Invalid),
         };
-        let token_type = match claims.get(&names.token_type) {
+        let token_type = match known.token_type {
             None => None,
             Some(Value::String(t)) => Some(t.clone()),
             // A non-string type can never equal an expected one.
             Some(other) => Some(other.to_string()),
         };
-        let exp = claims.get("exp").and_then(time_claim);
-        let user_id = UserIdClaim::from_value(claims.get(&names.user_id));
+        let exp = known.exp.and_then(time_claim);
+        let user_id = UserIdClaim::from_value(known.user_id);
         Ok(Decoded {
             header,
             claims,
@@ -346,35 +343,42 @@ impl TokenEngine {
     }
 
     fn check_header(&self, header: &Map<String, Value>) -> Result<(), TokenError> {
-        // Only the configured algorithm is ever accepted: `none`, another HMAC size, or HMAC
-        // keyed with a public key all fail here (RFC 8725 3.1).
-        match header.get("alg") {
-            Some(Value::String(alg)) if alg == self.keys.algorithm().as_str() => {}
-            _ => return Err(TokenError::Invalid),
+        // One pass over the members instead of a hash lookup per name: a header has two or
+        // three. Every refusal below is the same `Invalid`, so their order does not matter.
+        let mut alg_ok = false;
+        for (name, value) in header {
+            match (name.as_str(), value) {
+                // Only the configured algorithm is ever accepted: `none`, another HMAC size, or
+                // HMAC keyed with a public key all fail here (RFC 8725 3.1).
+                ("alg", Value::String(alg)) => alg_ok = alg == self.keys.algorithm().as_str(),
+                ("alg", _) => return Err(TokenError::Invalid),
+                // jwtd understands no JWS extension, so any `crit` must be refused (RFC 7515
+                // 4.1.11); `b64: false` changes what is signed (RFC 7797); `zip` is JWE only.
+                ("crit" | "zip", _) => return Err(TokenError::Invalid),
+                ("b64", Value::Bool(true)) => {}
+                ("b64", _) => return Err(TokenError::Invalid),
+                _ => {}
+            }
         }
-        // jwtd understands no JWS extension, so any `crit` must be refused (RFC 7515 4.1.11);
-        // `b64: false` changes what is signed (RFC 7797); `zip` belongs to JWE only.
-        if header.contains_key("crit") || header.contains_key("zip") {
-            return Err(TokenError::Invalid);
-        }
-        match header.get("b64") {
-            None | Some(Value::Bool(true)) => Ok(()),
-            Some(_) => Err(TokenError::Invalid),
+        if alg_ok {
+            Ok(())
+        } else {
+            Err(TokenError::Invalid)
         }
     }
 
     /// PyJWT's claim checks in PyJWT's order, with simplejwt's settings.
-    fn check_claims(&self, claims: &Map<String, Value>, now: i64) -> Result<(), TokenError> {
+    fn check_claims(&self, known: &Known<'_>, now: i64) -> Result<(), TokenError> {
         let leeway = self.policy.leeway;
-        let time = |name: &str| -> Result<Option<f64>, TokenError> {
-            match claims.get(name) {
+        let time = |claim: Option<&Value>| -> Result<Option<f64>, TokenError> {
+            match claim {
                 None => Ok(None),
                 Some(value) => time_claim(value).map(Some).ok_or(TokenError::Invalid),
             }
         };
-        let iat = time("iat")?;
-        let nbf = time("nbf")?;
-        let exp = time("exp")?;
+        let iat = time(known.iat)?;
+        let nbf = time(known.nbf)?;
+        let exp = time(known.exp)?;
         let not_before = (now + leeway) as f64;
         if iat.is_some_and(|iat| iat > not_before) || nbf.is_some_and(|nbf| nbf > not_before) {
             return Err(TokenError::Invalid);
@@ -382,12 +386,12 @@ impl TokenEngine {
         if exp.is_some_and(|exp| exp <= (now - leeway) as f64) {
             return Err(TokenError::Expired);
         }
-        match (&self.policy.issuer, claims.get("iss")) {
+        match (&self.policy.issuer, known.iss) {
             (None, _) => {}
             (Some(expected), Some(Value::String(iss))) if iss == expected => {}
             (Some(_), _) => return Err(TokenError::Invalid),
         }
-        match (&self.policy.audience, claims.get("aud")) {
+        match (&self.policy.audience, known.aud) {
             (None, None) => Ok(()),
             (Some(expected), Some(Value::String(aud))) if aud == expected => Ok(()),
             (Some(expected), Some(Value::Array(auds)))
@@ -400,6 +404,90 @@ impl TokenEngine {
             }
             _ => Err(TokenError::Invalid),
         }
+    }
+}
+
+/// The claims jwtd reads from a token, found in one pass. A token carries a handful of claims,
+/// so comparing names is cheaper than one SipHash lookup in the claims map per name.
+#[derive(Default)]
+struct Known<'a> {
+    iat: Option<&'a Value>,
+    nbf: Option<&'a Value>,
+    exp: Option<&'a Value>,
+    iss: Option<&'a Value>,
+    aud: Option<&'a Value>,
+    jti: Option<&'a Value>,
+    token_type: Option<&'a Value>,
+    user_id: Option<&'a Value>,
+}
+
+impl<'a> Known<'a> {
+    fn find(names: &ClaimNames, claims: &'a Map<String, Value>) -> Known<'a> {
+        let mut known = Known::default();
+        let mut unread = None;
+        // Member names are unique (`UniqueObject`), so each slot is set at most once. The
+        // configurable names are checked on their own: one may equal another or a registered
+        // name, and then both slots see the value, as separate lookups would.
+        for (name, value) in claims {
+            let registered = match name.as_str() {
+                "iat" => &mut known.iat,
+                "nbf" => &mut known.nbf,
+                "exp" => &mut known.exp,
+                "iss" => &mut known.iss,
+                "aud" => &mut known.aud,
+                _ => &mut unread,
+            };
+            *registered = Some(value);
+            if *name == names.jti {
+                known.jti = Some(value);
+            }
+            if *name == names.token_type {
+                known.token_type = Some(value);
+            }
+            if *name == names.user_id {
+                known.user_id = Some(value);
+            }
+        }
+        known
+    }
+}
+
+/// The claims of a token being signed, in token order. A token has a handful of claims, so a
+/// list with `Map::insert`'s rule (replace in place, else append) is cheaper than building and
+/// cloning a JSON map, and it borrows every value instead of copying it.
+struct ClaimList<'a>(Vec<(&'a str, Claim<'a>)>);
+
+#[derive(Clone, Copy)]
+enum Claim<'a> {
+    Str(&'a str),
+    Int(i64),
+    Json(&'a Value),
+}
+
+impl<'a> ClaimList<'a> {
+    fn with_capacity(capacity: usize) -> Self {
+        ClaimList(Vec::with_capacity(capacity))
+    }
+
+    fn insert(&mut self, name: &'a str, claim: Claim<'a>) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = claim,
+            None => self.0.push((name, claim)),
+        }
+    }
+}
+
+impl Serialize for ClaimList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, claim) in &self.0 {
+            match claim {
+                Claim::Str(value) => map.serialize_entry(name, value)?,
+                Claim::Int(value) => map.serialize_entry(name, value)?,
+                Claim::Json(value) => map.serialize_entry(name, value)?,
+            }
+        }
+        map.end()
     }
 }
 

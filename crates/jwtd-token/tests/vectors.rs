@@ -1,9 +1,10 @@
 //! Known-answer tests from `testdata/vectors/` (copied unchanged from the project's shared vectors): the RFC JWS examples and Project Wycheproof.
 //!
-//! The primitive files (raw signatures and MACs) are checked with `jsonwebtoken::crypto::verify`
-//! and the matching `jsonwebtoken::Algorithm`: exactly the call jwtd's `Keys::verify` makes, so a
-//! signature jsonwebtoken accepts here is one the engine accepts. Whole tokens go through the
-//! public `TokenEngine::decode`.
+//! The primitive files (raw signatures and MACs) are checked here with
+//! `jsonwebtoken::crypto::verify`, an independent implementation, as a check on the vectors and
+//! on the way this file reads them. jwtd itself verifies with aws-lc-rs keys parsed once; the
+//! same files go through its `Keys::verify` in the unit tests of `src/keys.rs`. Whole tokens go
+//! through the public `TokenEngine::decode`.
 //!
 //! The vectors live outside the workspace; when they are missing these tests fail (they never
 //! pass vacuously).
