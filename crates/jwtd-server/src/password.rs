@@ -10,13 +10,13 @@
 //! Unknown users are checked against a dummy hash made at start-up with the same parameters, so
 //! "no such user" costs exactly what "wrong password" costs and cannot be told apart by timing.
 
+use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2_rust::params::{Memory, TagLen};
+use argon2_rust::{Algorithm, Argon2, Hasher, Params, Version};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
@@ -29,11 +29,27 @@ pub const PARALLELISM: u32 = 1;
 /// The hashing threads' nice value (Linux): the lowest, so request workers always come first.
 pub const HASH_THREAD_NICE: i32 = 19;
 
-fn argon2() -> Argon2<'static> {
+/// Bytes of derived hash in a PHC string, as Django's argon2-cffi and the `argon2` crate write.
+const HASH_BYTES: u64 = 32;
+
+fn argon2() -> Argon2 {
     // The parameters are constants inside argon2's accepted ranges.
-    let params =
-        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
+    let params = Params::builder()
+        .memory(Memory::kib(u64::from(MEMORY_KIB)))
+        .passes(ITERATIONS)
+        .lanes(PARALLELISM)
+        .tag_len(TagLen::bytes(HASH_BYTES))
+        .build()
+        .expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+thread_local! {
+    /// Each hashing thread keeps its 19 MiB of argon2 memory between hashes (wiped after each):
+    /// mapping and faulting it in afresh adds about a third to every hash (BENCHMARKS.md,
+    /// "Password hashing"). The thread that makes the start-up dummy hash keeps one too. A stored
+    /// string with a larger `m` runs on memory of its own, freed after the call.
+    static HASHER: RefCell<Hasher> = RefCell::new(argon2().hasher());
 }
 
 /// Hashing failed (the pool is gone, or argon2 refused its input).
@@ -65,7 +81,12 @@ impl std::fmt::Debug for Passwords {
 impl Passwords {
     /// A pool of `concurrency` hashing threads.
     pub fn new(concurrency: usize) -> Result<Passwords, HashError> {
-        let dummy_hash = hash_now("jwtd dummy password for unknown users")?;
+        // On a hasher of its own, freed at once: the calling thread is not a hashing thread and
+        // must not keep 19 MiB resident for the life of the process.
+        let dummy_hash = hash_with(
+            &mut argon2().hasher(),
+            "jwtd dummy password for unknown users",
+        )?;
         let (jobs, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..concurrency.max(1) {
@@ -169,28 +190,118 @@ fn lower_priority() {
     }
 }
 
+// argon2-rust rather than the `argon2` crate: the same PHC strings both ways, and about half the
+// CPU per hash on x86-64 (AVX2/AVX-512 picked at run time), which caps logins per second
+// (BENCHMARKS.md, "Password hashing").
 fn hash_now(password: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
+    HASHER.with_borrow_mut(|hasher| hash_with(hasher, password))
+}
+
+fn hash_with(hasher: &mut Hasher, password: &str) -> Result<String, HashError> {
+    // A 16-byte salt from the OS, as the `argon2` crate and argon2-cffi draw.
+    hasher
+        .hash_password_with_random_salt(password.as_bytes())
         .map_err(|e| HashError(e.to_string()))
 }
 
 fn verify_now(password: &str, stored: &str) -> bool {
-    // A malformed stored hash never matches; argon2 compares digests in constant time.
-    PasswordHash::new(stored)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    // The variant is the string's own, as with the `argon2` crate: Django before 3.2 stored
+    // argon2i. A malformed stored hash never matches; digests are compared in constant time.
+    let algorithm = if stored.starts_with("$argon2id$") {
+        Algorithm::Argon2id
+    } else if stored.starts_with("$argon2i$") {
+        Algorithm::Argon2i
+    } else if stored.starts_with("$argon2d$") {
+        Algorithm::Argon2d
+    } else {
+        return false;
+    };
+    HASHER.with_borrow_mut(|hasher| {
+        hasher
+            .verify_encoded(stored, password.as_bytes(), algorithm)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::rand_core::OsRng;
+    use argon2::password_hash::{
+        PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
+    };
+
     use super::*;
+
+    /// A PHC string made by the `argon2` crate (jwtd's hasher before argon2-rust).
+    fn rustcrypto_hash(
+        password: &str,
+        algorithm: argon2::Algorithm,
+        params: argon2::Params,
+    ) -> String {
+        argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn hashes_from_the_argon2_crate_verify() {
+        let jwtd_params = argon2::Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).unwrap();
+        let stored = rustcrypto_hash("correct horse", argon2::Algorithm::Argon2id, jwtd_params);
+        assert!(verify_now("correct horse", &stored), "{stored}");
+        assert!(!verify_now("correct hors", &stored));
+
+        // Other parameters and the older variant, as imported Django users may have: the string's
+        // own parameters and variant are used.
+        let other = argon2::Params::new(4096, 3, 4, None).unwrap();
+        let stored = rustcrypto_hash("correct horse", argon2::Algorithm::Argon2i, other);
+        assert!(
+            stored.starts_with("$argon2i$v=19$m=4096,t=3,p=4$"),
+            "{stored}"
+        );
+        assert!(verify_now("correct horse", &stored));
+        assert!(!verify_now("wrong", &stored));
+    }
+
+    #[test]
+    fn new_hashes_verify_with_the_argon2_crate() {
+        let stored = hash_now("correct horse").unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert_eq!(parsed.salt.unwrap().len(), 22, "a 16-byte salt: {stored}");
+        assert_eq!(parsed.hash.unwrap().len(), 32, "{stored}");
+        let rustcrypto = argon2::Argon2::default();
+        assert!(
+            rustcrypto
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(rustcrypto.verify_password(b"wrong", &parsed).is_err());
+        // Two hashes of one password differ (fresh salt) and both verify.
+        let again = hash_now("correct horse").unwrap();
+        assert_ne!(stored, again);
+        assert!(verify_now("correct horse", &again));
+    }
+
+    #[test]
+    fn malformed_or_foreign_strings_never_match() {
+        let stored = hash_now("pw").unwrap();
+        let truncated = &stored[..stored.len() - 4];
+        for bad in [
+            "",
+            "not a phc string",
+            truncated,
+            &stored.replacen("$argon2id$", "$argon2x$", 1),
+            &stored.replacen("$argon2id$", "$scrypt$", 1),
+            // The right digest under the wrong variant.
+            &stored.replacen("$argon2id$", "$argon2i$", 1),
+        ] {
+            assert!(!verify_now("pw", bad), "{bad}");
+        }
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_users_never_match() {
