@@ -1,0 +1,1 @@
+"""The smallest Django project serving djangorestframework-simplejwt, for bench/run.sh."""
