@@ -210,6 +210,10 @@ fn sigterm_lets_requests_in_flight_finish_then_exits_zero() {
     let logs = server.logs();
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(logs.contains("jwtd stopped"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in logs written to a file: {logs}"
+    );
     // Nothing listens any more.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
