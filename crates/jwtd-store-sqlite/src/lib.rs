@@ -1,7 +1,11 @@
 //! The embedded default store: one SQLite file in WAL mode, through rusqlite.
 //!
-//! rusqlite is synchronous, so every call runs on tokio's blocking pool with a pooled connection,
-//! never on an async worker. WAL lets readers run beside the single writer, and the CLI can work
+//! rusqlite is synchronous, so writes, scans and migrations run on tokio's blocking pool with a
+//! pooled connection. The three point reads of the request path (a user by id or name, a
+//! blacklist check) run on the calling async worker when a connection is idle: each is an
+//! indexed lookup that takes about as long as a token check, where the trip to the blocking pool
+//! and back cost two thread wake-ups and was the largest single cost of an authenticated request
+//! (BENCHMARKS.md). WAL lets readers run beside the single writer, and the CLI can work
 //! on the file while a server runs. `synchronous = FULL` makes every commit durable before the
 //! call returns, so an acknowledged blacklist entry survives `kill -9` and power loss.
 //! Write transactions start `IMMEDIATE`, taking the write lock up front: that is what makes
@@ -28,6 +32,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+/// Connections per store: readers run beside the one writer (WAL).
+const POOL_SIZE: u32 = 8;
 
 /// How long a statement waits for another writer (another request, or the CLI) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,7 +82,7 @@ impl SqliteStore {
         // only that it timed out.
         manager.connect().map_err(|e| open_error(&path, e))?;
         let pool = Pool::builder()
-            .max_size(8)
+            .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(BUSY_TIMEOUT)
             .build_unchecked(manager);
@@ -105,6 +112,25 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         self.on_blocking_pool(None, work).await
+    }
+
+    /// Runs `work`, a point read of one row by key, at once on the calling thread when a
+    /// pooled connection is idle, else like [`run`](Self::run).
+    ///
+    /// Handing such a read to the blocking pool costs two thread wake-ups, several times the read
+    /// itself (an indexed lookup in SQLite's page cache), and was the largest single cost of an
+    /// authenticated request (BENCHMARKS.md, "What limits the missed goals"). In WAL mode a
+    /// reader never waits for the writer, so the async worker is held only for the read, as long
+    /// as a token check; a page not yet in memory costs it one disk read.
+    async fn read_now<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        match self.pool.try_get() {
+            Some(mut conn) => work(&mut conn),
+            None => self.run(work).await,
+        }
     }
 
     /// Runs `work`, which writes, after this process's other writes: the in-process lock is
@@ -323,7 +349,7 @@ impl Store for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let username = username.to_owned();
-        self.run(move |conn| {
+        self.read_now(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
             ))
@@ -334,7 +360,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.run(move |conn| {
+        self.read_now(move |conn| {
             conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
                 .and_then(|mut stmt| stmt.query_row([id], user_from_row).optional())
                 .map_err(db_error)
@@ -409,7 +435,7 @@ impl Store for SqliteStore {
 
     async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         let jti = jti.to_owned();
-        self.run(move |conn| {
+        self.read_now(move |conn| {
             conn.prepare_cached("SELECT 1 FROM blacklisted_tokens WHERE jti = ?1")
                 .and_then(|mut stmt| stmt.exists([jti]))
                 .map_err(db_error)
@@ -604,4 +630,45 @@ fn write_snapshot(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> rusqli
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A point read takes an idle connection at once; with every connection busy it waits on
+    /// the blocking pool for one to come free (it does not fail), then answers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn point_reads_wait_for_a_connection_when_all_are_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("jwtd.db")).unwrap();
+        store.migrate().await.unwrap();
+        let alice = store
+            .create_user(NewUser {
+                username: "alice".to_owned(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+                is_active: true,
+                date_joined: 1_700_000_000,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.user_by_id(alice.id).await.unwrap(),
+            Some(alice.clone())
+        );
+
+        let held: Vec<_> = (0..POOL_SIZE).map(|_| store.pool.get().unwrap()).collect();
+        assert!(store.pool.try_get().is_none(), "every connection is taken");
+        let reader = tokio::spawn({
+            let store = store.clone();
+            async move { store.user_by_id(alice.id).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !reader.is_finished(),
+            "the read must wait for a free connection"
+        );
+        drop(held);
+        assert_eq!(reader.await.unwrap().unwrap(), Some(alice));
+    }
 }
