@@ -20,31 +20,16 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::Criterion;
-use jwtd_server::password::{ITERATIONS, MEMORY_KIB, PARALLELISM};
+use jwtd_server::password::{ITERATIONS, MEMORY_KIB, PARALLELISM, argon2 as argon2_rust};
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
 const SALT: &[u8; 16] = b"jwtd-bench-salt!";
-const HASH_BYTES: usize = 32;
+const HASH_BYTES: usize = jwtd_server::password::HASH_BYTES as usize;
 
 fn rustcrypto() -> argon2::Argon2<'static> {
     let params = argon2::Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(HASH_BYTES))
         .expect("valid argon2 parameters");
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-}
-
-fn argon2_rust() -> argon2_rust::Argon2 {
-    let params = argon2_rust::Params::builder()
-        .memory(argon2_rust::params::Memory::kib(u64::from(MEMORY_KIB)))
-        .passes(ITERATIONS)
-        .lanes(PARALLELISM)
-        .tag_len(argon2_rust::params::TagLen::bytes(HASH_BYTES as u64))
-        .build()
-        .expect("valid argon2 parameters");
-    argon2_rust::Argon2::new(
-        argon2_rust::Algorithm::Argon2id,
-        argon2_rust::Version::V0x13,
-        params,
-    )
 }
 
 fn implementations(c: &mut Criterion) {

@@ -30,9 +30,10 @@ pub const PARALLELISM: u32 = 1;
 pub const HASH_THREAD_NICE: i32 = 19;
 
 /// Bytes of derived hash in a PHC string, as Django's argon2-cffi and the `argon2` crate write.
-const HASH_BYTES: u64 = 32;
+pub const HASH_BYTES: u64 = 32;
 
-fn argon2() -> Argon2 {
+/// argon2id at jwtd's parameters, as the hashing threads use it (and the benchmarks time it).
+pub fn argon2() -> Argon2 {
     // The parameters are constants inside argon2's accepted ranges.
     let params = Params::builder()
         .memory(Memory::kib(u64::from(MEMORY_KIB)))
@@ -47,8 +48,8 @@ fn argon2() -> Argon2 {
 thread_local! {
     /// Each hashing thread keeps its 19 MiB of argon2 memory between hashes (wiped after each):
     /// mapping and faulting it in afresh adds about a third to every hash (BENCHMARKS.md,
-    /// "Password hashing"). The thread that makes the start-up dummy hash keeps one too. A stored
-    /// string with a larger `m` runs on memory of its own, freed after the call.
+    /// "Password hashing"). The start-up dummy hash uses a hasher of its own, freed at once. A
+    /// stored string with a larger `m` runs on memory of its own, freed after the call.
     static HASHER: RefCell<Hasher> = RefCell::new(argon2().hasher());
 }
 

@@ -281,7 +281,6 @@ async fn observe(
     next: Next,
 ) -> Response {
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let route = route.to_owned();
     let method = request.method().clone();
     let started = Instant::now();
     let _in_flight = state.metrics().request_started();
@@ -291,7 +290,7 @@ async fn observe(
     }
     state
         .metrics()
-        .request_finished(&route, &method, response.status(), started.elapsed());
+        .request_finished(route, &method, response.status(), started.elapsed());
     response
 }
 

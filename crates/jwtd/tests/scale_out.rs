@@ -5,12 +5,11 @@
 
 mod support;
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use jwtd_store_tests::postgres::TestDatabase;
-use jwtd_store_tests::proxy::{ProxyState, TcpProxy};
+use jwtd_store_tests::proxy::{ProxyState, TcpProxy, upstream, via};
 use serde_json::json;
 use support::{PASSWORD, Server, Workdir, free_port, login};
 
@@ -18,29 +17,6 @@ use support::{PASSWORD, Server, Workdir, free_port, login};
 /// their tasks running while the test talks to jwtd with blocking calls.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
-}
-
-/// The `host:port` of a `postgres://` URL (5432 when none is written).
-fn server_address(url: &str) -> SocketAddr {
-    let rest = url.split_once("://").unwrap().1;
-    let authority = rest.split(['/', '?']).next().unwrap();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:5432")
-    };
-    host.to_socket_addrs().unwrap().next().unwrap()
-}
-
-/// `url` with its host and port replaced by `address`.
-fn via(url: &str, address: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, path) = rest.split_once('/').unwrap();
-    let user = authority
-        .rsplit_once('@')
-        .map(|(user, _)| format!("{user}@"));
-    format!("{scheme}://{}{address}/{path}", user.unwrap_or_default())
 }
 
 fn workdir(db: &str) -> Workdir {
@@ -155,7 +131,7 @@ fn a_database_outage_is_503_within_the_timeout_and_jwtd_recovers_by_itself() {
         return;
     };
     let relay = runtime
-        .block_on(TcpProxy::start(server_address(db.url())))
+        .block_on(TcpProxy::start(upstream(db.url())))
         .unwrap();
     let work = workdir(&via(db.url(), relay.addr())).with("JWTD_DATABASE_CONNECT_TIMEOUT", "2");
     work.ok(&["migrate"]);

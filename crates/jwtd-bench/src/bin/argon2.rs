@@ -1,5 +1,5 @@
 //! argon2id timing for `bench/run.sh`: how long one password check costs at jwtd's parameters
-//! (m=19456 KiB, t=2, p=1, version 0x13, the constants of `crates/jwtd-server/src/password.rs`)
+//! (m=19456 KiB, t=2, p=1, version 0x13: `jwtd_server::password`'s constants and hasher)
 //! on one thread, with each argon2 implementation in the workspace:
 //!
 //! - `argon2-rust`, which the server uses, with one reused `Hasher` as each hashing thread keeps;
@@ -18,17 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2_rust::params::{Memory, TagLen};
 use clap::Parser;
 use jwtd_bench::{millis, percentile};
-
-/// Kept equal to `jwtd_server::password::{MEMORY_KIB, ITERATIONS, PARALLELISM}`; copied rather
-/// than imported so this crate builds without the server.
-const MEMORY_KIB: u32 = 19_456;
-const ITERATIONS: u32 = 2;
-const PARALLELISM: u32 = 1;
-/// Bytes of derived hash, as jwtd and Django write.
-const HASH_BYTES: u64 = 32;
+use jwtd_server::password::{ITERATIONS, MEMORY_KIB, PARALLELISM};
 
 const PASSWORD: &[u8] = b"bench-password";
 
@@ -74,16 +66,9 @@ fn time(
 }
 
 fn argon2_rust(rounds: usize) -> anyhow::Result<()> {
-    use argon2_rust::{Algorithm, Argon2, Params, Version};
-    let params = Params::builder()
-        .memory(Memory::kib(u64::from(MEMORY_KIB)))
-        .passes(ITERATIONS)
-        .lanes(PARALLELISM)
-        .tag_len(TagLen::bytes(HASH_BYTES))
-        .build()
-        .map_err(|e| anyhow!("argon2-rust parameters: {e}"))?;
-    let hasher =
-        std::cell::RefCell::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hasher());
+    use argon2_rust::Algorithm;
+    // The server's own configured hasher, one reused `Hasher` as each hashing thread keeps.
+    let hasher = std::cell::RefCell::new(jwtd_server::password::argon2().hasher());
     let phc = hasher
         .borrow_mut()
         .hash_password_with_random_salt(PASSWORD)

@@ -17,7 +17,7 @@ use jwtd_store_tests::contract::{
     two_stores_see_each_other,
 };
 use jwtd_store_tests::postgres::TestDatabase;
-use jwtd_store_tests::proxy::{ProxyState, TcpProxy};
+use jwtd_store_tests::proxy::{ProxyState, TcpProxy, upstream, via};
 use jwtd_store_tests::{DAY, T0, create, new_user, token};
 
 fn options() -> PostgresOptions {
@@ -330,35 +330,6 @@ async fn silent_server_times_out() {
     );
     every_call_unavailable(&store, connect_timeout + Duration::from_millis(500)).await;
     held.abort();
-}
-
-/// The configured server's address, for a proxy to point at.
-fn upstream(url: &str) -> SocketAddr {
-    let config: tokio_postgres::Config = url.parse().unwrap();
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        other => panic!("the outage checks need a TCP host in the URL, got {other:?}"),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    use std::net::ToSocketAddrs;
-    (host.as_str(), port)
-        .to_socket_addrs()
-        .unwrap()
-        .next()
-        .unwrap()
-}
-
-/// `url` with its host and port replaced by `addr`, keeping user, password, database and options.
-fn via(url: &str, addr: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    let user = authority
-        .rsplit_once('@')
-        .map_or(String::new(), |(user, _)| format!("{user}@"));
-    format!("{scheme}://{user}{addr}{tail}")
 }
 
 /// The connection to the real server is cut in the middle of use: calls fail with
