@@ -9,8 +9,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 use ipnet::IpNet;
 
 /// The address a request is attributed to (throttling, access log).
@@ -115,12 +113,8 @@ fn parse_node(text: &str) -> Option<IpAddr> {
         .and_then(|inner| inner.parse().ok())
 }
 
-/// Middleware: attaches [`ClientAddr`] to the request (when the peer address is known).
-pub async fn attach_client_addr(
-    trusted: TrustedProxies,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Attaches [`ClientAddr`] to the request (when the peer address is known).
+pub fn attach_client_addr(trusted: &TrustedProxies, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -129,7 +123,6 @@ pub async fn attach_client_addr(
         let client = trusted.client(peer, request.headers());
         request.extensions_mut().insert(ClientAddr(client));
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 //! One registry per server (not a process-global one), so tests that run several servers in one
 //! process each read their own counters.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::MatchedPath;
 use axum::http::{Method, StatusCode};
 use jwtd_token::TokenError;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -19,14 +21,68 @@ use crate::error::{ApiError, AuthError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: RouteLabel,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: RouteLabel,
+}
+
+/// The route pattern a request matched (`/api/token/`), or `unmatched`. Holds axum's
+/// [`MatchedPath`] (a shared string) so that counting a request allocates nothing.
+#[derive(Clone, Debug)]
+struct RouteLabel(Option<MatchedPath>);
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl Hash for RouteLabel {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// The method as a label: the standard ones by name, anything else as `other`, so that a client
+/// sending made-up methods cannot grow the registry without bound.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const NAMES: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .position(|known| known == method)
+        .map_or("other", |i| NAMES[i])
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -202,28 +258,29 @@ impl Metrics {
         InFlight(self.0.in_flight.clone())
     }
 
-    /// A request was answered.
+    /// A request was answered; `route` is the pattern it matched, if any.
     pub fn request_finished(
         &self,
-        route: &str,
+        route: Option<MatchedPath>,
         method: &Method,
         status: StatusCode,
         latency: Duration,
     ) {
-        self.0
-            .requests
-            .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method.as_str().to_owned(),
-                status: status.as_u16(),
-            })
-            .inc();
+        let route = RouteLabel(route);
         self.0
             .latency
             .get_or_create(&RouteLabels {
-                route: route.to_owned(),
+                route: route.clone(),
             })
             .observe(latency.as_secs_f64());
+        self.0
+            .requests
+            .get_or_create(&RequestLabels {
+                route,
+                method: method_label(method),
+                status: status.as_u16(),
+            })
+            .inc();
     }
 
     /// A request was shed by the concurrency cap.

@@ -8,16 +8,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::error_handling::HandleErrorLayer;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
-use axum::{BoxError, Router};
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
 use tower::util::option_layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -25,7 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::client::ClientAddr;
+use crate::client::{ClientAddr, TrustedProxies, attach_client_addr};
 use crate::error::ApiError;
 use crate::handlers::{self, options_metadata};
 use crate::state::AppState;
@@ -125,9 +123,30 @@ fn both_slashes(
     router.route(path, route.clone()).route(bare, route)
 }
 
-/// Every 401 names the scheme to use, as DRF's `authenticate_header` does.
-async fn www_authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+/// The API's limits in one middleware (one layer is cheaper per request than a stack of them):
+/// at most `max_concurrent_requests` in flight, the rest answered 503 at once; each answered
+/// within `request_timeout` or 503; every 401 names the scheme to use, as DRF's
+/// `authenticate_header` does.
+#[derive(Clone)]
+struct ApiLimits {
+    state: AppState,
+    permits: Arc<Semaphore>,
+}
+
+async fn api_limits(State(limits): State<ApiLimits>, request: Request, next: Next) -> Response {
+    let ApiLimits { state, permits } = limits;
+    let Ok(_permit) = permits.try_acquire() else {
+        state.metrics().shed();
+        return ApiError::Overloaded.into_response();
+    };
+    let timeout = state.settings().limits.request_timeout;
+    let mut response = match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            state.metrics().timed_out();
+            return ApiError::Timeout.into_response();
+        }
+    };
     if response.status() == StatusCode::UNAUTHORIZED {
         let scheme = &state.settings().auth_header_types[0];
         if let Ok(value) = HeaderValue::from_str(&format!("{scheme} realm=\"api\"")) {
@@ -165,33 +184,14 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
         )),
     );
-    let shed_metrics = state.metrics().clone();
-    // Inner to outer: body limit, WWW-Authenticate, request timeout, concurrency cap.
+    let limits_state = ApiLimits {
+        state: state.clone(),
+        permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+    };
     let api = api
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            www_authenticate,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_timeout,
-        ))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(move |_: BoxError| {
-                    let metrics = shed_metrics.clone();
-                    async move {
-                        metrics.shed();
-                        ApiError::Overloaded
-                    }
-                }))
-                .layer(LoadShedLayer::new())
-                .layer(GlobalConcurrencyLimitLayer::new(
-                    limits.max_concurrent_requests,
-                )),
-        );
+        .layer(middleware::from_fn_with_state(limits_state, api_limits));
 
     // Health and metrics stay outside the cap and the timeout: an overloaded server still
     // answers its orchestrator.
@@ -214,20 +214,24 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 /// Request ids, client address, access log, metrics, CORS and security headers.
+///
+/// axum's `Router::layer` gives every route its own copy of these layers and clones that copy
+/// for each request, and each `from_fn` middleware clones (and boxes) everything inside it once
+/// more; so jwtd's own per-request work is one middleware, [`front_door`], not several.
 fn with_common_layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let settings = state.settings();
-    let hsts = settings
-        .hsts
-        .as_deref()
-        .and_then(|value| HeaderValue::from_str(value).ok());
-    let trusted = settings.trusted_proxies.clone();
+    let front = FrontDoor {
+        state: state.clone(),
+        trusted: Arc::new(settings.trusted_proxies.clone()),
+        hsts: settings
+            .hsts
+            .as_deref()
+            .and_then(|value| HeaderValue::from_str(value).ok()),
+    };
     // Outer to inner.
     let layers = ServiceBuilder::new()
-        .layer(middleware::from_fn(drop_unusable_request_id))
+        .layer(middleware::from_fn_with_state(front, front_door))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn(move |request, next| {
-            crate::client::attach_client_addr(trusted.clone(), request, next)
-        }))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -236,70 +240,65 @@ fn with_common_layers(router: Router<AppState>, state: &AppState) -> Router<AppS
                 .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(option_layer(cors_layer(settings)))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::STRICT_TRANSPORT_SECURITY,
-            move |_: &Response| hsts.clone(),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            axum::http::HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ));
+        .layer(option_layer(cors_layer(settings)));
     router.layer(layers)
 }
 
-/// `request_timeout`: a request still running after it is answered 503 and dropped.
-async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.settings().limits.request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            state.metrics().timed_out();
-            ApiError::Timeout.into_response()
-        }
-    }
+#[derive(Clone)]
+struct FrontDoor {
+    state: AppState,
+    trusted: Arc<TrustedProxies>,
+    hsts: Option<HeaderValue>,
 }
 
-/// Counts every request, its latency and, from the error it carries, why it was refused.
-async fn observe(
-    State(state): State<AppState>,
-    matched: Option<MatchedPath>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+/// What every request goes through first: an unusable client request id is dropped (a fresh
+/// one is made), the client address is worked out, the request is counted and timed, and the
+/// response gets the security headers its handler did not set.
+async fn front_door(State(front): State<FrontDoor>, mut request: Request, next: Next) -> Response {
+    drop_unusable_request_id(request.headers_mut());
+    attach_client_addr(&front.trusted, &mut request);
+    let metrics = front.state.metrics();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = Instant::now();
-    let _in_flight = state.metrics().request_started();
-    let response = next.run(request).await;
+    let in_flight = metrics.request_started();
+    let mut response = next.run(request).await;
+    drop(in_flight);
     if let Some(error) = response.extensions().get::<Arc<ApiError>>() {
-        state.metrics().api_error(error);
+        metrics.api_error(error);
     }
-    state
-        .metrics()
-        .request_finished(route, &method, response.status(), started.elapsed());
+    metrics.request_finished(route, &method, response.status(), started.elapsed());
+    let headers = response.headers_mut();
+    if let Some(hsts) = &front.hsts {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert_with(|| hsts.clone());
+    }
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    }
     response
 }
+
+/// Set on every response unless the handler set them.
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+];
 
 const REQUEST_ID: &str = "x-request-id";
 
 /// A request id from the client is kept only if it is short and plain (it goes into every log
 /// line of the request); otherwise a fresh one is generated.
-async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
-    let usable = request.headers().get(REQUEST_ID).is_none_or(|id| {
+fn drop_unusable_request_id(headers: &mut axum::http::HeaderMap) {
+    let usable = headers.get(REQUEST_ID).is_none_or(|id| {
         let id = id.as_bytes();
         !id.is_empty()
             && id.len() <= 128
@@ -308,9 +307,8 @@ async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response 
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
     });
     if !usable {
-        request.headers_mut().remove(REQUEST_ID);
+        headers.remove(REQUEST_ID);
     }
-    next.run(request).await
 }
 
 /// The span every log line of a request carries. The query string is left out: no endpoint
@@ -324,8 +322,7 @@ fn request_span(request: &Request) -> Span {
     let client = request
         .extensions()
         .get::<ClientAddr>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+        .map(|c| tracing::field::display(c.0));
     let path = request.uri().path();
     let path = path.get(..path.len().min(256)).unwrap_or(path);
     tracing::info_span!(
@@ -333,7 +330,7 @@ fn request_span(request: &Request) -> Span {
         request_id = %id,
         method = %request.method(),
         path = %path,
-        client = %client,
+        client,
     )
 }
 

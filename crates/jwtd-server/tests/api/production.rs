@@ -337,6 +337,23 @@ async fn metrics_count_logins_tokens_and_requests() {
     );
     assert!(text.contains("jwtd_http_request_duration_seconds_bucket{"));
     assert!(text.contains("jwtd_password_hash_queue_length"));
+
+    // Made-up methods share one series, so a client cannot grow the registry without bound.
+    for made_up in ["BREW", "WHEN", "PROPFIND"] {
+        let method = reqwest::Method::from_bytes(made_up.as_bytes()).unwrap();
+        let reply = app.send(method, "/api/token/", &[], None).await;
+        assert_eq!(reply.status, 405, "{made_up}");
+    }
+    let text = app.get("/metrics").await.body;
+    assert_eq!(
+        metric(
+            &text,
+            r#"jwtd_http_requests_total{route="/api/token/",method="other",status="405"}"#
+        ),
+        3.0,
+        "{text}"
+    );
+    assert!(!text.contains("BREW"), "{text}");
     // The two logins (and the test's own user set-up) waited for a hashing thread.
     assert!(
         metric(&text, "jwtd_password_hash_wait_seconds_count") >= 2.0,
