@@ -11,11 +11,18 @@
 //! Write transactions start `IMMEDIATE`, taking the write lock up front: that is what makes
 //! rotation's check-and-insert atomic across connections and processes.
 //!
+//! The request path's small writes (rotation, blacklisting, recording a token or a login) commit
+//! in groups: those that arrive while a commit is under way share the next transaction, each in
+//! its own savepoint, and every one is answered only after that transaction's commit
+//! ([`group_commit`]).
+//!
 //! The writes of one process also take turns on an in-process lock before they touch the file.
 //! SQLite has one writer at a time anyway, but a writer that finds the file locked waits in
 //! SQLite's busy handler, which sleeps in steps of up to 100 ms rather than waking when the lock
 //! is free: under 32 concurrent rotations that put a tail of about a second on refreshes
 //! (BENCHMARKS.md). Writers from other processes (the CLI) still meet the busy handler.
+
+mod group_commit;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -46,6 +53,8 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Held by this process's write transactions, in turn (see the module docs).
     writer: Arc<Mutex<()>>,
+    /// Writes waiting to commit together.
+    batch: Arc<group_commit::Queue>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -84,12 +93,17 @@ impl SqliteStore {
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
+            // A connection to a local file does not go stale the way a network connection
+            // does; r2d2's check on every checkout (a `SELECT 1` prepared, run and finalized
+            // each time) was a few per cent of an authenticated request.
+            .test_on_check_out(false)
             .connection_timeout(BUSY_TIMEOUT)
             .build_unchecked(manager);
         Ok(SqliteStore {
             pool,
             path,
             writer: Arc::default(),
+            batch: Arc::default(),
         })
     }
 
@@ -142,6 +156,41 @@ impl SqliteStore {
     {
         self.on_blocking_pool(Some(Arc::clone(&self.writer)), work)
             .await
+    }
+
+    /// Runs `work`, a small write of the request path, in the next group commit (see
+    /// [`group_commit`]); `work` returns its answer and whether to keep what it wrote.
+    async fn write_batched<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
+    {
+        let (write, answer) = group_commit::Pending::queue(work);
+        self.batch.push(write);
+        let (pool, writer, batch) = (
+            self.pool.clone(),
+            Arc::clone(&self.writer),
+            Arc::clone(&self.batch),
+        );
+        // Whoever takes the write lock next commits every write queued by then: this one,
+        // unless an earlier turn already took it (then this turn finds nothing to do).
+        tokio::task::spawn_blocking(move || {
+            let _turn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let writes = batch.take();
+            if writes.is_empty() {
+                return;
+            }
+            match pool.get() {
+                Ok(mut conn) => group_commit::run_batch(&mut conn, writes),
+                Err(e) => group_commit::fail_all(
+                    writes,
+                    &StoreError::Unavailable(format!("no database connection: {e}")),
+                ),
+            }
+        });
+        answer.await.map_err(|_| {
+            StoreError::Internal("a write was dropped before it was answered".to_owned())
+        })?
     }
 
     async fn on_blocking_pool<T, F>(
@@ -246,21 +295,27 @@ const USER_COLUMNS: &str = "id, username, password_hash, is_active, date_joined,
 fn insert_issued(conn: &Connection, token: &TokenRecord) -> rusqlite::Result<()> {
     // The owner is kept only if the user still exists, so a deleted user's token can still be
     // blacklisted.
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO issued_tokens (jti, user_id, issued_at, expires_at)
          VALUES (?1, (SELECT id FROM users WHERE id = ?2), ?3, ?4)
          ON CONFLICT (jti) DO NOTHING",
-        params![token.jti, token.user_id, token.issued_at, token.expires_at],
-    )?;
+    )?
+    .execute(params![
+        token.jti,
+        token.user_id,
+        token.issued_at,
+        token.expires_at
+    ])?;
     Ok(())
 }
 
 fn insert_blacklisted(conn: &Connection, jti: &str, at: i64) -> rusqlite::Result<Blacklisting> {
-    let inserted = conn.execute(
-        "INSERT INTO blacklisted_tokens (jti, blacklisted_at) VALUES (?1, ?2)
-         ON CONFLICT (jti) DO NOTHING",
-        params![jti, at],
-    )?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO blacklisted_tokens (jti, blacklisted_at) VALUES (?1, ?2)
+             ON CONFLICT (jti) DO NOTHING",
+        )?
+        .execute(params![jti, at])?;
     Ok(if inserted == 1 {
         Blacklisting::Added
     } else {
@@ -416,21 +471,23 @@ impl Store for SqliteStore {
     }
 
     async fn record_login(&self, id: UserId, at: i64) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            conn.execute(
-                "UPDATE users SET last_login = ?2 WHERE id = ?1",
-                params![id, at],
-            )
-            .map(|_| ())
-            .map_err(db_error)
+        self.write_batched(move |conn| {
+            conn.prepare_cached("UPDATE users SET last_login = ?2 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![id, at]))
+                .map(|_| ((), true))
+                .map_err(db_error)
         })
         .await
     }
 
     async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError> {
         let token = token.clone();
-        self.write(move |conn| insert_issued(conn, &token).map_err(db_error))
-            .await
+        self.write_batched(move |conn| {
+            insert_issued(conn, &token)
+                .map(|()| ((), true))
+                .map_err(db_error)
+        })
+        .await
     }
 
     async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
@@ -445,14 +502,10 @@ impl Store for SqliteStore {
 
     async fn blacklist(&self, token: &TokenRecord, at: i64) -> Result<Blacklisting, StoreError> {
         let token = token.clone();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
-            insert_issued(&tx, &token).map_err(db_error)?;
-            let outcome = insert_blacklisted(&tx, &token.jti, at).map_err(db_error)?;
-            tx.commit().map_err(db_error)?;
-            Ok(outcome)
+        self.write_batched(move |conn| {
+            insert_issued(conn, &token).map_err(db_error)?;
+            let outcome = insert_blacklisted(conn, &token.jti, at).map_err(db_error)?;
+            Ok((outcome, true))
         })
         .await
     }
@@ -465,22 +518,18 @@ impl Store for SqliteStore {
         at: i64,
     ) -> Result<Blacklisting, StoreError> {
         let (old, new) = (old.clone(), new.clone());
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
+        self.write_batched(move |conn| {
             if blacklist_old {
-                insert_issued(&tx, &old).map_err(db_error)?;
-                if insert_blacklisted(&tx, &old.jti, at).map_err(db_error)?
+                insert_issued(conn, &old).map_err(db_error)?;
+                if insert_blacklisted(conn, &old.jti, at).map_err(db_error)?
                     == Blacklisting::AlreadyBlacklisted
                 {
-                    // Dropping the transaction rolls it back: the loser writes nothing.
-                    return Ok(Blacklisting::AlreadyBlacklisted);
+                    // Its savepoint is rolled back: the loser writes nothing.
+                    return Ok((Blacklisting::AlreadyBlacklisted, false));
                 }
             }
-            insert_issued(&tx, &new).map_err(db_error)?;
-            tx.commit().map_err(db_error)?;
-            Ok(Blacklisting::Added)
+            insert_issued(conn, &new).map_err(db_error)?;
+            Ok((Blacklisting::Added, true))
         })
         .await
     }

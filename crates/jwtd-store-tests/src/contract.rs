@@ -528,6 +528,72 @@ pub async fn concurrent_rotation(stores: &[Arc<dyn Store>]) {
     }
 }
 
+/// Many rotations at once: for each of 24 chains, a fresh token's rotation and a replay of a
+/// token rotated before, spread over `stores`. Every fresh rotation wins and records its
+/// successor; every replay loses and records nothing, even when it shares a transaction with
+/// winners (SQLite's group commit).
+pub async fn many_rotations_at_once(stores: &[Arc<dyn Store>]) {
+    const CHAINS: usize = 24;
+    let alice = create(stores[0].as_ref(), "alice", T0).await;
+    let t = |jti: String| token(&jti, Some(alice.id), T0, T0 + 1);
+    for i in 0..CHAINS {
+        let outcome = stores[0]
+            .rotate(
+                &t(format!("spent-{i}")),
+                &t(format!("spent-next-{i}")),
+                true,
+                T0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, Blacklisting::Added);
+    }
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(2 * CHAINS));
+    let tasks: Vec<_> = (0..2 * CHAINS)
+        .map(|n| {
+            let (i, replay) = (n / 2, n % 2 == 1);
+            let store = Arc::clone(&stores[n % stores.len()]);
+            let barrier = Arc::clone(&barrier);
+            let (old, new) = if replay {
+                (t(format!("spent-{i}")), t(format!("replay-next-{i}")))
+            } else {
+                (t(format!("fresh-{i}")), t(format!("fresh-next-{i}")))
+            };
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (replay, store.rotate(&old, &new, true, T0).await)
+            })
+        })
+        .collect();
+    for task in tasks {
+        match task.await.expect("rotation task panicked") {
+            (false, Ok(outcome)) => assert_eq!(outcome, Blacklisting::Added, "a fresh token"),
+            (true, Ok(outcome)) => {
+                assert_eq!(outcome, Blacklisting::AlreadyBlacklisted, "a replay")
+            }
+            (replay, Err(e)) => panic!("rotation failed (replay: {replay}): {e}"),
+        }
+    }
+    for store in stores {
+        for i in 0..CHAINS {
+            assert!(store.is_blacklisted(&format!("fresh-{i}")).await.unwrap());
+            assert!(
+                !store
+                    .is_blacklisted(&format!("fresh-next-{i}"))
+                    .await
+                    .unwrap()
+            );
+        }
+    }
+    // Issued: spent, spent-next, fresh, fresh-next per chain, and no replay's successor.
+    // Blacklisted: spent and fresh per chain.
+    assert_eq!(
+        stores[0].flush_expired(T0 + 1).await.unwrap(),
+        flushed(4 * CHAINS as u64, 2 * CHAINS as u64)
+    );
+}
+
 /// `flush_expired(now)` removes issued rows with `expires_at <= now` and their blacklist rows,
 /// keeps the rest, and counts what it removed.
 pub async fn flush_expired_removes_only_expired(store: &dyn Store) {

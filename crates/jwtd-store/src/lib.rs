@@ -111,7 +111,7 @@ pub struct Snapshot {
 }
 
 /// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The named user does not exist.

@@ -14,7 +14,7 @@ use jwtd_store::{Blacklisting, Store, StoreError, UserId};
 use jwtd_store_postgres::{PostgresOptions, PostgresStore};
 use jwtd_store_tests::contract::{
     blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
-    two_stores_see_each_other,
+    many_rotations_at_once, two_stores_see_each_other,
 };
 use jwtd_store_tests::postgres::TestDatabase;
 use jwtd_store_tests::proxy::{ProxyState, TcpProxy, upstream, via};
@@ -129,6 +129,15 @@ async fn concurrent_rotation_two_instances() {
     };
     let second = connect(db.url(), options());
     concurrent_rotation(&[Arc::new(first), Arc::new(second)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_rotations_at_once_two_instances() {
+    let Some((db, first)) = fresh().await else {
+        return;
+    };
+    let second = connect(db.url(), options());
+    many_rotations_at_once(&[Arc::new(first), Arc::new(second)]).await;
 }
 
 /// Acknowledged writes are committed: a new pool (a restarted instance) sees them, and so does

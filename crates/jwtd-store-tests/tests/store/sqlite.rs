@@ -9,7 +9,7 @@ use jwtd_store::{Blacklisting, Store, StoreError, UserId};
 use jwtd_store_sqlite::SqliteStore;
 use jwtd_store_tests::contract::{
     blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
-    two_stores_see_each_other,
+    many_rotations_at_once, two_stores_see_each_other,
 };
 use jwtd_store_tests::disk::{SmallDisk, fill, is_root};
 use jwtd_store_tests::{DAY, T0, create, new_user, token};
@@ -78,6 +78,19 @@ async fn concurrent_rotation_two_stores() {
     let (_dir, first) = fresh().await;
     let second = SqliteStore::open(first.path()).unwrap();
     concurrent_rotation(&[Arc::new(first), Arc::new(second)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_rotations_at_once_one_store() {
+    let (_dir, store) = fresh().await;
+    many_rotations_at_once(&[Arc::new(store)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_rotations_at_once_two_stores() {
+    let (_dir, first) = fresh().await;
+    let second = SqliteStore::open(first.path()).unwrap();
+    many_rotations_at_once(&[Arc::new(first), Arc::new(second)]).await;
 }
 
 #[tokio::test]
