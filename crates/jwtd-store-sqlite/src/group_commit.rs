@@ -4,6 +4,11 @@
 //! SQLite commits one transaction at a time, so without this a server under concurrent refreshes
 //! does one fsync per refresh and waits for each in turn (BENCHMARKS.md).
 //!
+//! One thread per store, with its own connection, runs the batches: it takes every write queued
+//! by the time the previous commit returned. (A turn per write on the blocking pool, with the
+//! first to get the lock taking the queue, made the same batches but woke a thread per write,
+//! most of them to find the queue empty.)
+//!
 //! Each write runs in its own savepoint: a write that fails, or that decides to write nothing
 //! (the losing rotation of a refresh token), is undone alone and the others stand. Writes in one
 //! batch run one after another, so they see each other exactly as if each had its own
@@ -11,16 +16,20 @@
 //! SQLite rolls the whole transaction back (a full disk, an I/O error), every write of the batch
 //! gets that error, since nothing of it was stored.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, PoisonError};
 
 use jwtd_store::StoreError;
-use rusqlite::{Connection, DropBehavior, TransactionBehavior};
-use tokio::sync::oneshot;
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db_error;
 
 /// At most this many writes share one transaction, which bounds one commit's latency.
 const MAX_BATCH: usize = 256;
+
+/// Where writes wait for the writer thread.
+pub(crate) type Queue = mpsc::UnboundedSender<Box<dyn Write>>;
 
 /// One write waiting for, or running in, a batch.
 pub(crate) trait Write: Send {
@@ -85,23 +94,26 @@ where
     }
 }
 
-/// Writes waiting for the next batch.
-#[derive(Default)]
-pub(crate) struct Queue(Mutex<Vec<Box<dyn Write>>>);
-
-impl Queue {
-    pub(crate) fn push(&self, write: Box<dyn Write>) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(write);
-    }
-
-    /// The oldest waiting writes, at most [`MAX_BATCH`].
-    pub(crate) fn take(&self) -> Vec<Box<dyn Write>> {
-        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = queue.len().min(MAX_BATCH);
-        queue.drain(..n).collect()
+/// The writer thread's loop: waits for a write, takes every other one already queued (up to
+/// [`MAX_BATCH`]), commits them together after this process's other writes (`turns`), and
+/// again, until every [`Queue`] is dropped.
+pub(crate) fn serve(
+    mut queue: mpsc::UnboundedReceiver<Box<dyn Write>>,
+    mut conn: Connection,
+    turns: &Mutex<()>,
+) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut writes = vec![first];
+        while writes.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(write) => writes.push(write),
+                Err(_) => break,
+            }
+        }
+        let _turn = turns.lock().unwrap_or_else(PoisonError::into_inner);
+        // A write that panics is a bug; its batch is rolled back and its callers get an error
+        // (their answer channels are dropped), but the thread keeps serving the rest.
+        let _ = catch_unwind(AssertUnwindSafe(|| run_batch(&mut conn, writes)));
     }
 }
 
@@ -113,27 +125,25 @@ pub(crate) fn run_batch(conn: &mut Connection, mut writes: Vec<Box<dyn Write>>) 
     }
 }
 
-/// Answers `writes` with `error` without running them (no connection could be had).
-pub(crate) fn fail_all(writes: Vec<Box<dyn Write>>, error: &StoreError) {
-    for write in writes {
-        write.answer(Err(error));
-    }
-}
-
 fn run_all(conn: &mut Connection, writes: &mut [Box<dyn Write>]) -> Result<(), StoreError> {
-    let mut tx = conn
+    let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
+    // Savepoints by hand, with cached statements (rusqlite's `savepoint()` parses its SQL each
+    // time). A panic drops `tx`, which rolls everything back.
+    let statement = |sql: &str| -> Result<(), StoreError> {
+        tx.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map(|_| ())
+            .map_err(db_error)
+    };
     for write in writes.iter_mut() {
-        let mut savepoint = tx.savepoint().map_err(db_error)?;
-        let keep = write.run(&savepoint);
-        savepoint.set_drop_behavior(if keep {
-            DropBehavior::Commit
-        } else {
-            DropBehavior::Rollback
-        });
+        statement("SAVEPOINT batched_write")?;
+        if !write.run(&tx) {
+            statement("ROLLBACK TO batched_write")?;
+        }
         // An undo or release that fails leaves the batch in doubt: none of it is kept.
-        savepoint.finish().map_err(db_error)?;
+        statement("RELEASE batched_write")?;
         if tx.is_autocommit() {
             // SQLite rolled the whole transaction back (SQLITE_FULL, SQLITE_IOERR, ...).
             return Err(StoreError::Unavailable(
@@ -246,17 +256,27 @@ mod tests {
         assert!(names(&conn).is_empty());
     }
 
+    /// The writer thread answers every write queued, in order, and stops when the queue's
+    /// senders are gone.
     #[test]
-    fn the_queue_hands_out_at_most_a_batch_at_a_time() {
-        let queue = Queue::default();
+    fn the_writer_serves_the_queue_until_it_is_closed() {
+        let (queue, receiver) = mpsc::unbounded_channel();
         let mut answers = Vec::new();
-        for _ in 0..MAX_BATCH + 1 {
-            let (write, answer) = Pending::queue(|_: &Connection| Ok(((), true)));
-            queue.push(write);
+        for name in ["a", "b", "c"] {
+            let (write, answer) = Pending::queue(insert(name, true));
+            queue.send(write).map_err(|_| ()).unwrap();
             answers.push(answer);
         }
-        assert_eq!(queue.take().len(), MAX_BATCH);
-        assert_eq!(queue.take().len(), 1);
-        assert!(queue.take().is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE items (name TEXT PRIMARY KEY)")
+            .unwrap();
+        drop(queue);
+        serve(receiver, conn, &Mutex::new(()));
+        for (answer, name) in answers.into_iter().zip(["a", "b", "c"]) {
+            assert_eq!(answer.blocking_recv().unwrap().unwrap(), name);
+        }
+        assert_eq!(names(&Connection::open(&path).unwrap()), ["a", "b", "c"]);
     }
 }

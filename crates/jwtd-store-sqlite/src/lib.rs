@@ -53,8 +53,27 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Held by this process's write transactions, in turn (see the module docs).
     writer: Arc<Mutex<()>>,
-    /// Writes waiting to commit together.
-    batch: Arc<group_commit::Queue>,
+    /// The thread that commits the request path's writes in groups.
+    batch: Arc<WriterThread>,
+}
+
+/// The group-commit writer thread of a store and its queue.
+///
+/// When the last clone of the store goes, the queue closes and the drop waits for the thread
+/// to commit what was already queued and close its connection: a dropped store is closed, as
+/// with the pool's connections, so SQLite can tidy its `-wal` and `-shm` files at once.
+struct WriterThread {
+    queue: Option<group_commit::Queue>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -89,7 +108,7 @@ impl SqliteStore {
         // One connection first, by hand: when the file cannot be opened this fails now with the
         // real cause, where the pool would retry until its connection timeout and then report
         // only that it timed out.
-        manager.connect().map_err(|e| open_error(&path, e))?;
+        let writer_conn = manager.connect().map_err(|e| open_error(&path, e))?;
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -99,11 +118,21 @@ impl SqliteStore {
             .test_on_check_out(false)
             .connection_timeout(BUSY_TIMEOUT)
             .build_unchecked(manager);
+        let writer: Arc<Mutex<()>> = Arc::default();
+        let (queue, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let turns = Arc::clone(&writer);
+        let thread = std::thread::Builder::new()
+            .name("jwtd-sqlite-writer".to_owned())
+            .spawn(move || group_commit::serve(receiver, writer_conn, &turns))
+            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             pool,
             path,
-            writer: Arc::default(),
-            batch: Arc::default(),
+            writer,
+            batch: Arc::new(WriterThread {
+                queue: Some(queue),
+                thread: Some(thread),
+            }),
         })
     }
 
@@ -166,28 +195,11 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
     {
         let (write, answer) = group_commit::Pending::queue(work);
-        self.batch.push(write);
-        let (pool, writer, batch) = (
-            self.pool.clone(),
-            Arc::clone(&self.writer),
-            Arc::clone(&self.batch),
-        );
-        // Whoever takes the write lock next commits every write queued by then: this one,
-        // unless an earlier turn already took it (then this turn finds nothing to do).
-        tokio::task::spawn_blocking(move || {
-            let _turn = writer.lock().unwrap_or_else(PoisonError::into_inner);
-            let writes = batch.take();
-            if writes.is_empty() {
-                return;
-            }
-            match pool.get() {
-                Ok(mut conn) => group_commit::run_batch(&mut conn, writes),
-                Err(e) => group_commit::fail_all(
-                    writes,
-                    &StoreError::Unavailable(format!("no database connection: {e}")),
-                ),
-            }
-        });
+        self.batch
+            .queue
+            .as_ref()
+            .and_then(|queue| queue.send(write).ok())
+            .ok_or_else(|| StoreError::Internal("the writer thread has stopped".to_owned()))?;
         answer.await.map_err(|_| {
             StoreError::Internal("a write was dropped before it was answered".to_owned())
         })?
