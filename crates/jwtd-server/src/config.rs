@@ -892,15 +892,20 @@ impl Config {
                 })?)
             }
         };
-        let setting = match self.signing_key {
+        let signing_setting = match self.signing_key {
             KeySource::File(_) => "signing_key_file",
             _ => "signing_key",
         };
+        let verifying_setting = match self.verifying_key {
+            Some(KeySource::Inline(_)) => "verifying_key",
+            _ => "verifying_key_file",
+        };
         jwtd_token::Keys::new(self.algorithm, &signing, verifying.as_deref()).map_err(|e| match e {
+            jwtd_token::KeyError::Verifying(_) => invalid(verifying_setting, e.to_string()),
             jwtd_token::KeyError::Mismatch if verifying.is_some() => {
-                invalid("verifying_key", e.to_string())
+                invalid(verifying_setting, e.to_string())
             }
-            e => invalid(setting, e.to_string()),
+            e => invalid(signing_setting, e.to_string()),
         })
     }
 }

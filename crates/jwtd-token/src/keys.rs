@@ -49,6 +49,9 @@ pub enum KeyError {
         /// What was wrong.
         reason: String,
     },
+    /// The verifying key is unusable; the reason inside.
+    #[error("{0}")]
+    Verifying(Box<KeyError>),
     /// The verifying key does not verify what the signing key signs.
     #[error("the verifying key does not belong to the signing key")]
     Mismatch,
@@ -242,7 +245,8 @@ impl Keys {
         let public = match public_pem {
             None => ParsedPublicKey::new(verifying, public_der)
                 .map_err(|e| wrong(&format!("its public key was rejected ({e})")))?,
-            Some(public_pem) => Keys::public_pem(algorithm, verifying, public_pem)?,
+            Some(public_pem) => Keys::public_pem(algorithm, verifying, public_pem)
+                .map_err(|e| KeyError::Verifying(Box::new(e)))?,
         };
         Ok(Keys {
             algorithm,
@@ -461,6 +465,17 @@ mod tests {
         ));
         let own = ed25519_public_pem(&first);
         assert!(Keys::new(Algorithm::EdDSA, first.as_bytes(), Some(own.as_bytes())).is_ok());
+    }
+
+    /// A verifying key that cannot be used is told apart from a bad signing key, so that
+    /// configuration errors name the right setting.
+    #[test]
+    fn an_unusable_verifying_key_says_so() {
+        let private = generate(Algorithm::EdDSA).unwrap();
+        for bad in [b"not a pem".as_slice(), private.as_bytes()] {
+            let err = Keys::new(Algorithm::EdDSA, private.as_bytes(), Some(bad)).unwrap_err();
+            assert!(matches!(err, KeyError::Verifying(_)), "{err:?}");
+        }
     }
 
     fn ed25519_public_pem(private_pem: &str) -> String {

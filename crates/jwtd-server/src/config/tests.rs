@@ -188,6 +188,35 @@ fn a_pem_that_does_not_fit_the_algorithm_is_refused() {
     assert!(err.starts_with("signing_key:"), "{err}");
 }
 
+/// A bad verifying key is reported under the setting that holds it, not the signing key's.
+#[test]
+fn a_bad_verifying_key_names_its_own_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = jwtd_token::generate(Algorithm::EdDSA).unwrap();
+    let other = jwtd_token::generate(Algorithm::EdDSA).unwrap();
+    let file = write(dir.path(), "not a key");
+    let file_text = file.to_str().unwrap();
+    let cases: [(&str, &str, &str); 3] = [
+        ("JWTD_VERIFYING_KEY", "not a key", "verifying_key:"),
+        ("JWTD_VERIFYING_KEY_FILE", file_text, "verifying_key_file:"),
+        // A private key where the public one belongs.
+        ("JWTD_VERIFYING_KEY", &other, "verifying_key:"),
+    ];
+    for (name, value, prefix) in cases {
+        let (config, _) = load(
+            None,
+            &vars(&[
+                ("JWTD_ALGORITHM", "EdDSA"),
+                ("JWTD_SIGNING_KEY", &private),
+                (name, value),
+            ]),
+        )
+        .unwrap();
+        let err = config.load_keys(|_| {}).unwrap_err().to_string();
+        assert!(err.starts_with(prefix), "{name}: {err}");
+    }
+}
+
 #[test]
 fn the_generated_secret_is_private_and_reused() {
     let dir = tempfile::tempdir().unwrap();
