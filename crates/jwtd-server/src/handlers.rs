@@ -108,6 +108,17 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `GET /.well-known/jwks.json`: the public keys that verify jwtd's tokens (RFC 7517), for
+/// resource servers that verify tokens themselves. Empty for HMAC: a secret is never published.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = Json(state.engine().jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
 /// How long `/readyz` waits for the store before calling it unavailable.
 const READY_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 

@@ -193,11 +193,12 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(limits_state, api_limits));
 
-    // Health and metrics stay outside the cap and the timeout: an overloaded server still
-    // answers its orchestrator.
+    // Health, metrics and the public keys stay outside the cap and the timeout: an overloaded
+    // server still answers its orchestrator, and resource servers can still fetch the keys.
     let mut router = api
         .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz));
+        .route("/readyz", get(handlers::readyz))
+        .route("/.well-known/jwks.json", get(handlers::jwks));
     if settings.metrics_on_main_listener {
         router = router.route("/metrics", get(handlers::metrics));
     }

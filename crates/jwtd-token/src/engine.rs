@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::claims::{ClaimNames, TokenType, UniqueObject, UserIdClaim};
 use crate::error::TokenError;
+use crate::jwk::PublicJwk;
 use crate::keys::Keys;
 
 /// Longest token accepted. Real tokens are well under 2 KiB; refusing early keeps hostile input
@@ -154,7 +155,15 @@ pub struct TokenEngine {
 impl TokenEngine {
     /// An engine for `keys` under `policy`.
     pub fn new(keys: Keys, policy: Policy) -> TokenEngine {
-        let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, keys.algorithm());
+        // PyJWT's sorted member order; a `kid` only for a key with an id (a published one).
+        let header = match keys.public_jwk() {
+            Some(jwk) => format!(
+                r#"{{"alg":"{}","kid":"{}","typ":"JWT"}}"#,
+                keys.algorithm(),
+                jwk.kid()
+            ),
+            None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, keys.algorithm()),
+        };
         let header_b64 = URL_SAFE_NO_PAD.encode(header);
         TokenEngine {
             keys,
@@ -171,6 +180,18 @@ impl TokenEngine {
     /// The configured algorithm.
     pub fn algorithm(&self) -> crate::Algorithm {
         self.keys.algorithm()
+    }
+
+    /// The JSON Web Key Set of the public keys that verify this engine's tokens (RFC 7517 5):
+    /// the one public key for asymmetric algorithms, none for HMAC.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .public_jwk()
+            .map(PublicJwk::to_json)
+            .into_iter()
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     /// A login's refresh and access tokens for `user_id`, both stamped `now`.

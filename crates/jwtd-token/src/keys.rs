@@ -21,6 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::algorithm::{Algorithm, Family};
+use crate::jwk::{PublicJwk, PublicParts};
 
 /// Why key material was refused.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +149,8 @@ pub struct Keys {
     algorithm: Algorithm,
     signer: Signer,
     verifier: Verifier,
+    /// The public key as a JWK, for asymmetric algorithms (an HMAC secret is never published).
+    jwk: Option<PublicJwk>,
 }
 
 impl fmt::Debug for Keys {
@@ -195,6 +198,7 @@ impl Keys {
             algorithm,
             signer: Signer::Hmac(key.clone()),
             verifier: Verifier::Hmac(key),
+            jwk: None,
         })
     }
 
@@ -242,6 +246,8 @@ impl Keys {
                 }
                 _ => return Err(wrong("expected a private key (PKCS#8, PKCS#1 or SEC1)")),
             };
+        let jwk = public_jwk(algorithm, &signer)
+            .ok_or_else(|| wrong("its public key cannot be written as a JWK"))?;
         let public = match public_pem {
             None => ParsedPublicKey::new(verifying, public_der)
                 .map_err(|e| wrong(&format!("its public key was rejected ({e})")))?,
@@ -252,6 +258,7 @@ impl Keys {
             algorithm,
             signer,
             verifier: Verifier::Public(public),
+            jwk: Some(jwk),
         })
     }
 
@@ -291,6 +298,12 @@ impl Keys {
     /// The configured algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
+    }
+
+    /// The public key as a JWK with its key id, for asymmetric algorithms; `None` for HMAC.
+    /// (The verifying key, when given separately, was checked to be the signing key's pair.)
+    pub fn public_jwk(&self) -> Option<&PublicJwk> {
+        self.jwk.as_ref()
     }
 
     /// Signs `message`, returning the base64url signature.
@@ -348,6 +361,39 @@ impl Keys {
             Verifier::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
             Verifier::Public(key) => key.verify_sig(message, signature).is_ok(),
         }
+    }
+}
+
+/// The public half of an asymmetric signing key as a JWK.
+fn public_jwk(algorithm: Algorithm, signer: &Signer) -> Option<PublicJwk> {
+    match signer {
+        Signer::Hmac(_) => None,
+        Signer::Rsa(pair, _) => {
+            let public = pair.public_key();
+            let parts = PublicParts::Rsa {
+                n: public.modulus().big_endian_without_leading_zero(),
+                e: public.exponent().big_endian_without_leading_zero(),
+            };
+            PublicJwk::new(algorithm, &parts)
+        }
+        Signer::Ecdsa(pair) => {
+            let crv = match algorithm {
+                Algorithm::ES256 => "P-256",
+                Algorithm::ES384 => "P-384",
+                _ => return None,
+            };
+            let parts = PublicParts::Ec {
+                crv,
+                point: pair.public_key().as_ref(),
+            };
+            PublicJwk::new(algorithm, &parts)
+        }
+        Signer::Ed25519(pair) => PublicJwk::new(
+            algorithm,
+            &PublicParts::Ed25519 {
+                x: pair.public_key().as_ref(),
+            },
+        ),
     }
 }
 
@@ -519,6 +565,7 @@ mod tests {
             algorithm,
             signer: Signer::Hmac(hmac::Key::new(hmac::HMAC_SHA256, b"never used")),
             verifier,
+            jwk: None,
         }
     }
 

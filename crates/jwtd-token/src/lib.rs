@@ -19,6 +19,7 @@ mod algorithm;
 mod claims;
 mod engine;
 mod error;
+mod jwk;
 mod keys;
 
 pub use algorithm::{Algorithm, Family, UnknownAlgorithm};
@@ -27,4 +28,5 @@ pub use engine::{
     Decoded, Issued, MAX_TOKEN_LEN, Pair, Policy, TokenEngine, dangerous_decode_unverified,
 };
 pub use error::TokenError;
+pub use jwk::PublicJwk;
 pub use keys::{KeyError, Keys, generate, random_secret};

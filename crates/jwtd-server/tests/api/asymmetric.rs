@@ -12,10 +12,33 @@ async fn asymmetric(algorithm: Algorithm, pair_length: usize) {
     let app = spawn_app(&[("JWTD_ALGORITHM", alg), ("JWTD_SIGNING_KEY", &pem)]).await;
     let id = app.create_user("alice", PASSWORD, true).await;
 
-    // G166, G172
+    // The public key is published, with the id every token's header carries.
+    let jwks = app.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+    let jwks: serde_json::Value = serde_json::from_str(&jwks.body).expect("JWKS JSON");
+    let kid = jwks["keys"][0]["kid"].as_str().expect("a kid").to_owned();
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1), "{jwks}");
+    assert_eq!(jwks["keys"][0]["alg"], alg);
+
+    // G166, G172: simplejwt's pair, plus the `kid` jwtd adds to each header.
     let reply = app.login("alice", PASSWORD).await;
     let tokens = reply.tokens(&["refresh", "access"]);
-    assert_eq!(reply.body.len(), pair_length, "Content-Length of the pair");
+    let b64_len = |text: String| (4 * text.len()).div_ceil(3);
+    let kid_bytes = b64_len(format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#))
+        - b64_len(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
+    assert_eq!(
+        reply.body.len(),
+        pair_length + 2 * kid_bytes,
+        "Content-Length of the pair"
+    );
+    for token in &tokens {
+        assert!(
+            decode(token)
+                .header_json
+                .contains(&format!(r#""kid":"{kid}""#))
+        );
+    }
     assert_layout(&tokens[0], alg, "refresh", 86_400, id, &[]);
     assert_layout(&tokens[1], alg, "access", 300, id, &[]);
     // G167, G173: the signatures check out with the public key, outside jwtd.

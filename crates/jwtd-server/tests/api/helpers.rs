@@ -715,7 +715,8 @@ pub fn decode(token: &str) -> Jwt {
 }
 
 /// Asserts a token issued by jwtd has simplejwt's exact layout (contract 1.2): header bytes
-/// `{"alg":"<alg>","typ":"JWT"}`, claims `token_type, exp, iat, jti, [refresh_exp,] user_id,
+/// `{"alg":"<alg>","typ":"JWT"}` (with a 43-character `kid` between them for the asymmetric
+/// algorithms, whose key jwtd publishes; decisions, Tokens), claims `token_type, exp, iat, jti, [refresh_exp,] user_id,
 /// <extra...>` in that order, compact JSON, integer times issued about now, `exp - iat` exactly
 /// `lifetime`, a 32-hex `jti` and a string `user_id`.
 #[track_caller]
@@ -728,11 +729,26 @@ pub fn assert_layout(
     extra: &[&str],
 ) -> Jwt {
     let jwt = decode(token);
-    assert_eq!(
-        jwt.header_json,
-        format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
-        "JOSE header"
-    );
+    if alg.starts_with("HS") {
+        assert_eq!(
+            jwt.header_json,
+            format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+            "JOSE header"
+        );
+    } else {
+        let kid = jwt
+            .header_json
+            .strip_prefix(&format!(r#"{{"alg":"{alg}","kid":""#))
+            .and_then(|rest| rest.strip_suffix(r#"","typ":"JWT"}"#))
+            .unwrap_or_else(|| panic!("JOSE header {}", jwt.header_json));
+        assert!(
+            kid.len() == 43
+                && kid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "kid {kid}"
+        );
+    }
     let mut keys = vec!["token_type", "exp", "iat", "jti"];
     if token_type == "sliding" {
         keys.push("refresh_exp");

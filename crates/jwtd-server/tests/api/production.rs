@@ -147,8 +147,12 @@ async fn beyond_the_concurrency_cap_requests_are_shed_with_retry_after() {
             tokio::spawn(async move { app.login("alice", PASSWORD).await })
         })
         .collect();
-    // While the cap is full, health and metrics still answer.
+    // While the cap is full, health and the key set still answer.
     app.get("/healthz").await.expect(200, r#"{"status":"ok"}"#);
+    // HS256: a secret is never published, so the set is empty.
+    app.get("/.well-known/jwks.json")
+        .await
+        .expect(200, r#"{"keys":[]}"#);
     let mut shed = 0;
     let mut served = 0;
     for attempt in attempts {

@@ -72,7 +72,13 @@ fn forge(engine: &TokenEngine, header: impl AsRef<[u8]>, payload: impl AsRef<[u8
 
 /// The header jwtd itself issues for this engine.
 fn header_of(engine: &TokenEngine) -> String {
-    format!(r#"{{"alg":"{}","typ":"JWT"}}"#, engine.algorithm())
+    match engine.jwks()["keys"][0]["kid"].as_str() {
+        Some(kid) => format!(
+            r#"{{"alg":"{}","kid":"{kid}","typ":"JWT"}}"#,
+            engine.algorithm()
+        ),
+        None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, engine.algorithm()),
+    }
 }
 
 /// A token with the engine's own header and these claims, correctly signed.
