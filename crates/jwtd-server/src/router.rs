@@ -262,9 +262,8 @@ async fn front_door(State(front): State<FrontDoor>, mut request: Request, next: 
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = Instant::now();
-    let in_flight = metrics.request_started();
+    let _in_flight = metrics.request_started();
     let mut response = next.run(request).await;
-    drop(in_flight);
     if let Some(error) = response.extensions().get::<Arc<ApiError>>() {
         metrics.api_error(error);
     }

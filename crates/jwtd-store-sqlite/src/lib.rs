@@ -1,7 +1,8 @@
 //! The embedded default store: one SQLite file in WAL mode, through rusqlite.
 //!
-//! rusqlite is synchronous, so writes, scans and migrations run on tokio's blocking pool with a
-//! pooled connection. The three point reads of the request path (a user by id or name, a
+//! rusqlite is synchronous, so scans, migrations and the CLI's writes run on tokio's blocking
+//! pool with a pooled connection, and the request path's writes on the store's writer thread
+//! (group commit, below). The three point reads of the request path (a user by id or name, a
 //! blacklist check) run on the calling async worker when a connection is idle: each is an
 //! indexed lookup that takes about as long as a token check, where the trip to the blocking pool
 //! and back cost two thread wake-ups and was the largest single cost of an authenticated request
@@ -54,7 +55,7 @@ pub struct SqliteStore {
     /// Held by this process's write transactions, in turn (see the module docs).
     writer: Arc<Mutex<()>>,
     /// The thread that commits the request path's writes in groups.
-    batch: Arc<WriterThread>,
+    writer_thread: Arc<WriterThread>,
 }
 
 /// The group-commit writer thread of a store and its queue.
@@ -129,7 +130,7 @@ impl SqliteStore {
             pool,
             path,
             writer,
-            batch: Arc::new(WriterThread {
+            writer_thread: Arc::new(WriterThread {
                 queue: Some(queue),
                 thread: Some(thread),
             }),
@@ -195,7 +196,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
     {
         let (write, answer) = group_commit::Pending::queue(work);
-        self.batch
+        self.writer_thread
             .queue
             .as_ref()
             .and_then(|queue| queue.send(write).ok())
