@@ -77,6 +77,19 @@ pub struct Issued {
     pub expires_at: i64,
 }
 
+impl Issued {
+    /// A token's id and times before it is signed; the signer fills in `token`. The claims being
+    /// signed borrow `jti` from here, so the id is allocated once per token.
+    fn unsigned(jti: String, issued_at: i64, expires_at: i64) -> Issued {
+        Issued {
+            token: String::new(),
+            jti,
+            issued_at,
+            expires_at,
+        }
+    }
+}
+
 /// The pair returned by a login.
 #[derive(Clone, Debug)]
 pub struct Pair {
@@ -239,21 +252,16 @@ impl TokenEngine {
         if refresh_exp <= (now - self.policy.leeway) as f64 {
             return Err(TokenError::RefreshExpExpired);
         }
+        let jti = sliding.jti.clone().ok_or(TokenError::NoId)?;
+        let mut issued = Issued::unsigned(jti, now, now + self.policy.sliding_lifetime);
         let mut claims = ClaimList::with_capacity(sliding.claims.len() + 2);
         for (name, value) in &sliding.claims {
             claims.insert(name, Claim::Json(value));
         }
-        let expires_at = now + self.policy.sliding_lifetime;
-        claims.insert("exp", Claim::Int(expires_at));
+        claims.insert("exp", Claim::Int(issued.expires_at));
         claims.insert("iat", Claim::Int(now));
-        let jti = sliding.jti.clone().ok_or(TokenError::NoId)?;
-        let token = self.sign(claims)?;
-        Ok(Issued {
-            token,
-            jti,
-            issued_at: now,
-            expires_at,
-        })
+        issued.token = self.sign(claims)?;
+        Ok(issued)
     }
 
     /// The claims of `claims` other than the ones every new token gets afresh.
@@ -278,23 +286,17 @@ impl TokenEngine {
         rest: impl IntoIterator<Item = (&'a str, &'a Value)>,
     ) -> Result<Issued, TokenError> {
         let names = &self.policy.claims;
-        let jti = new_jti();
-        let expires_at = now + lifetime;
+        let mut issued = Issued::unsigned(new_jti(), now, now + lifetime);
         let mut claims = ClaimList::with_capacity(8);
         claims.insert(&names.token_type, Claim::Str(token_type.as_str()));
-        claims.insert("exp", Claim::Int(expires_at));
+        claims.insert("exp", Claim::Int(issued.expires_at));
         claims.insert("iat", Claim::Int(now));
-        claims.insert(&names.jti, Claim::Str(&jti));
+        claims.insert(&names.jti, Claim::Str(&issued.jti));
         for (name, value) in rest {
             claims.insert(name, Claim::Json(value));
         }
-        let token = self.sign(claims)?;
-        Ok(Issued {
-            token,
-            jti,
-            issued_at: now,
-            expires_at,
-        })
+        issued.token = self.sign(claims)?;
+        Ok(issued)
     }
 
     /// Signs `claims`, stamping `aud` and `iss` as simplejwt's backend does at encoding time

@@ -21,6 +21,8 @@ mod engine;
 mod error;
 mod jwk;
 mod keys;
+#[cfg(test)]
+mod test_vectors;
 
 pub use algorithm::{Algorithm, Family, UnknownAlgorithm};
 pub use claims::{ClaimNames, TokenType, UserIdClaim};

@@ -6,7 +6,7 @@
 //! a refresh-token verifier that requires an audience and an issuer. A case passes only with its
 //! exact expected outcome; "accepted" additionally means "as the user the token was minted for".
 //! The server runs the same catalogue over HTTP (`jwtd-server/tests/api/adversarial.rs`);
-//! `src/engine/tests.rs` keeps the per-check unit tests beside the engine.
+//! `src/engine/tests/` keeps the per-check unit tests beside the engine.
 
 #[path = "attacks/catalogue.rs"]
 mod catalogue;
@@ -163,6 +163,18 @@ fn run_group(group: Group, algorithms: &[Algorithm], minimum: usize) -> Vec<Case
     all
 }
 
+/// Asserts that for each of `names` some case's name `matches` it, so that a group cannot lose a
+/// kind of attack unnoticed.
+#[track_caller]
+fn assert_named(cases: &[Case], names: &[&str], matches: impl Fn(&str, &str) -> bool) {
+    for name in names {
+        assert!(
+            cases.iter().any(|c| matches(&c.name, name)),
+            "{name} missing"
+        );
+    }
+}
+
 #[test]
 fn controls_are_accepted_by_every_algorithm() {
     let cases = run_group(Group::Control, &Algorithm::ALL, 7);
@@ -264,63 +276,60 @@ fn keys_named_or_embedded_by_the_token_are_never_used() {
 #[test]
 fn forged_and_altered_signatures_are_refused() {
     let cases = run_group(Group::Signature, &Algorithm::ALL, 20);
-    for required in [
-        "ECDSA r = s = 0",
-        "ECDSA signature DER-encoded instead of r‖s",
-        "empty signature",
-        "signature truncated by one byte",
-        "signature taken from another token",
-        "kid added to the header after signing",
-        "user_id changed after signing",
-        "Ed25519 non-canonical S (S + L)",
-        "RSA signature equal to the modulus",
-        "PS256 signature under a RS256 header",
-        "HMAC tag truncated to 128 bits",
-    ] {
-        assert!(
-            cases.iter().any(|c| c.name == required),
-            "{required} missing"
-        );
-    }
+    assert_named(
+        &cases,
+        &[
+            "ECDSA r = s = 0",
+            "ECDSA signature DER-encoded instead of r‖s",
+            "empty signature",
+            "signature truncated by one byte",
+            "signature taken from another token",
+            "kid added to the header after signing",
+            "user_id changed after signing",
+            "Ed25519 non-canonical S (S + L)",
+            "RSA signature equal to the modulus",
+            "PS256 signature under a RS256 header",
+            "HMAC tag truncated to 128 bits",
+        ],
+        str::eq,
+    );
 }
 
 #[test]
 fn hostile_claims_are_refused() {
     let cases = run_group(Group::Claims, &Algorithm::ALL, 80);
-    for prefix in [
-        "exp ",
-        "nbf ",
-        "iat ",
-        "duplicate ",
-        "aud ",
-        "iss ",
-        "token_type refresh where access is expected",
-        "token_type access where refresh is expected",
-        "user_id ",
-        "jti ",
-    ] {
-        assert!(
-            cases.iter().any(|c| c.name.starts_with(prefix)),
-            "{prefix} missing"
-        );
-    }
+    assert_named(
+        &cases,
+        &[
+            "exp ",
+            "nbf ",
+            "iat ",
+            "duplicate ",
+            "aud ",
+            "iss ",
+            "token_type refresh where access is expected",
+            "token_type access where refresh is expected",
+            "user_id ",
+            "jti ",
+        ],
+        |name, prefix| name.starts_with(prefix),
+    );
 }
 
 #[test]
 fn malformed_structure_is_refused() {
     let cases = run_group(Group::Structure, &Algorithm::ALL, 80);
-    for required in [
-        "b64:false with the payload unencoded",
-        "segments: JWE-shaped, five segments",
-        "padded payload",
-        "payload nested 5000 deep",
-        "1 MB of base64url garbage",
-    ] {
-        assert!(
-            cases.iter().any(|c| c.name == required),
-            "{required} missing"
-        );
-    }
+    assert_named(
+        &cases,
+        &[
+            "b64:false with the payload unencoded",
+            "segments: JWE-shaped, five segments",
+            "padded payload",
+            "payload nested 5000 deep",
+            "1 MB of base64url garbage",
+        ],
+        str::eq,
+    );
     // Whitespace around the whole token (the catalogue leaves it to each transport).
     for alg in [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA] {
         let target = &targets(alg)[0];

@@ -118,14 +118,16 @@ trait Read {
     ) -> Result<JWTClaims<T>, jwt_simple::Error>;
 }
 
-macro_rules! mac_key {
-    ($key:ty) => {
-        impl Mint for $key {
+/// `Mint` for each jwt-simple signing key with its signing method, and `Read` for the key that
+/// verifies what it signs (a MAC key verifies itself).
+macro_rules! jwt_simple_keys {
+    ($($signer:ty => $sign:ident, $verifier:ty;)*) => {$(
+        impl Mint for $signer {
             fn mint<T: Serialize>(&self, claims: JWTClaims<T>) -> String {
-                self.authenticate(claims).unwrap()
+                self.$sign(claims).unwrap()
             }
         }
-        impl Read for $key {
+        impl Read for $verifier {
             fn read<T: DeserializeOwned>(
                 &self,
                 token: &str,
@@ -134,35 +136,18 @@ macro_rules! mac_key {
                 self.verify_token(token, Some(options(now)))
             }
         }
-    };
+    )*};
 }
 
-macro_rules! key_pair {
-    ($pair:ty, $public:ty) => {
-        impl Mint for $pair {
-            fn mint<T: Serialize>(&self, claims: JWTClaims<T>) -> String {
-                self.sign(claims).unwrap()
-            }
-        }
-        impl Read for $public {
-            fn read<T: DeserializeOwned>(
-                &self,
-                token: &str,
-                now: i64,
-            ) -> Result<JWTClaims<T>, jwt_simple::Error> {
-                self.verify_token(token, Some(options(now)))
-            }
-        }
-    };
+jwt_simple_keys! {
+    HS256Key => authenticate, HS256Key;
+    HS512Key => authenticate, HS512Key;
+    ES256KeyPair => sign, ES256PublicKey;
+    ES384KeyPair => sign, ES384PublicKey;
+    Ed25519KeyPair => sign, Ed25519PublicKey;
+    RS256KeyPair => sign, RS256PublicKey;
+    PS256KeyPair => sign, PS256PublicKey;
 }
-
-mac_key!(HS256Key);
-mac_key!(HS512Key);
-key_pair!(ES256KeyPair, ES256PublicKey);
-key_pair!(ES384KeyPair, ES384PublicKey);
-key_pair!(Ed25519KeyPair, Ed25519PublicKey);
-key_pair!(RS256KeyPair, RS256PublicKey);
-key_pair!(PS256KeyPair, PS256PublicKey);
 
 /// The whole exchange for one algorithm. `load` reads jwtd's key material into jwt-simple;
 /// `public` gives the verifying half.

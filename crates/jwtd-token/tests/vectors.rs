@@ -1,10 +1,12 @@
-//! Known-answer tests from `testdata/vectors/` (copied unchanged from the project's shared vectors): the RFC JWS examples and Project Wycheproof.
+//! Known-answer tests from `testdata/vectors/` (copied unchanged from the project's shared
+//! vectors): the RFC JWS examples and Project Wycheproof's primitive files.
 //!
 //! The primitive files (raw signatures and MACs) are checked here with
 //! `jsonwebtoken::crypto::verify`, an independent implementation, as a check on the vectors and
 //! on the way this file reads them. jwtd itself verifies with aws-lc-rs keys parsed once; the
-//! same files go through its `Keys::verify` in the unit tests of `src/keys.rs`. Whole tokens go
-//! through the public `TokenEngine::decode`.
+//! same files go through its `Keys::verify` in the unit tests of `src/keys/tests.rs`, and
+//! Wycheproof's whole-JWS file goes through the engine in `src/engine/tests/wycheproof.rs`. The
+//! RFC examples go through the public `TokenEngine::decode`.
 //!
 //! The vectors live outside the workspace; when they are missing these tests fail (they never
 //! pass vacuously).
@@ -12,13 +14,12 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
-use jwtd_token::{Algorithm, Keys, Policy, TokenEngine, TokenError, TokenType, generate};
-use serde_json::{Map, Value};
+use jwtd_token::{Algorithm, Keys, Policy, TokenEngine, TokenError, generate};
+use serde_json::Value;
 
 /// A fixed "now" (2027-01-15): after every `exp` in the RFC examples.
 const NOW: i64 = 1_800_000_000;
@@ -109,6 +110,16 @@ fn judge(tally: &mut Tally, failures: &mut Vec<String>, file: &str, test: &Value
         "acceptable" => tally.acceptable += 1,
         other => panic!("{file} tcId {id}: unknown result {other}"),
     }
+}
+
+#[track_caller]
+fn assert_no_failures(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,12 +268,7 @@ fn rfc_jws_examples() {
     assert!("none".parse::<Algorithm>().is_err());
 
     eprintln!("RFC JWS examples: checked {checked} vectors");
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
     assert!(checked >= 15, "only {checked} RFC vectors checked");
 }
 
@@ -293,12 +299,7 @@ fn signature_file(file: &str, alg: Algorithm, key_of: impl Fn(&Value) -> Decodin
         }
     }
     eprintln!("{file}: checked {} vectors {tally:?}", tally.checked());
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
     assert_eq!(
         tally.checked() as u64,
         data["numberOfTests"].as_u64().unwrap(),
@@ -318,54 +319,35 @@ fn rsa_components(group: &Value) -> DecodingKey {
     DecodingKey::from_rsa_raw_components(&strip(&n), &strip(&e))
 }
 
-#[test]
-fn wycheproof_ecdsa_p256_p1363() {
-    let tally = signature_file(
-        "ecdsa_secp256r1_sha256_p1363_test.json",
-        Algorithm::ES256,
-        uncompressed_point,
-    );
-    assert!(tally.valid >= 100 && tally.invalid >= 50, "{tally:?}");
+/// One test per signature file: the file, the configured algorithm, where a group keeps its
+/// key, and the fewest valid and invalid vectors it must hold.
+macro_rules! signature_files {
+    ($($(#[$doc:meta])* $test:ident: $file:literal, $alg:ident, $key_of:expr, $valid:literal valid, $invalid:literal invalid;)*) => {$(
+        $(#[$doc])*
+        #[test]
+        fn $test() {
+            let tally = signature_file($file, Algorithm::$alg, $key_of);
+            assert!(tally.valid >= $valid && tally.invalid >= $invalid, "{tally:?}");
+        }
+    )*};
 }
 
-#[test]
-fn wycheproof_ecdsa_p384_p1363() {
-    let tally = signature_file(
-        "ecdsa_secp384r1_sha384_p1363_test.json",
-        Algorithm::ES384,
-        uncompressed_point,
-    );
-    assert!(tally.valid >= 100 && tally.invalid >= 50, "{tally:?}");
+fn ed25519_key(group: &Value) -> DecodingKey {
+    DecodingKey::from_ed_der(&hex(group["publicKey"]["pk"].as_str().unwrap()))
 }
 
-#[test]
-fn wycheproof_ed25519() {
-    let tally = signature_file("ed25519_test.json", Algorithm::EdDSA, |group| {
-        DecodingKey::from_ed_der(&hex(group["publicKey"]["pk"].as_str().unwrap()))
-    });
-    assert!(tally.valid >= 50 && tally.invalid >= 50, "{tally:?}");
-}
-
-#[test]
-fn wycheproof_rsa_pkcs1_2048_sha256() {
-    // tcId 8, the one `acceptable` case, omits the NULL parameter in DigestInfo; either outcome
-    // is allowed (aws-lc refuses it).
-    let tally = signature_file(
-        "rsa_signature_2048_sha256_test.json",
-        Algorithm::RS256,
-        rsa_components,
-    );
-    assert!(tally.valid >= 5 && tally.invalid >= 200, "{tally:?}");
-}
-
-#[test]
-fn wycheproof_rsa_pss_2048_sha256_mgf1_32() {
-    let tally = signature_file(
-        "rsa_pss_2048_sha256_mgf1_32_test.json",
-        Algorithm::PS256,
-        rsa_components,
-    );
-    assert!(tally.valid >= 50 && tally.invalid >= 40, "{tally:?}");
+signature_files! {
+    wycheproof_ecdsa_p256_p1363:
+        "ecdsa_secp256r1_sha256_p1363_test.json", ES256, uncompressed_point, 100 valid, 50 invalid;
+    wycheproof_ecdsa_p384_p1363:
+        "ecdsa_secp384r1_sha384_p1363_test.json", ES384, uncompressed_point, 100 valid, 50 invalid;
+    wycheproof_ed25519: "ed25519_test.json", EdDSA, ed25519_key, 50 valid, 50 invalid;
+    /// tcId 8, the one `acceptable` case, omits the NULL parameter in DigestInfo; either outcome
+    /// is allowed (aws-lc refuses it).
+    wycheproof_rsa_pkcs1_2048_sha256:
+        "rsa_signature_2048_sha256_test.json", RS256, rsa_components, 5 valid, 200 invalid;
+    wycheproof_rsa_pss_2048_sha256_mgf1_32:
+        "rsa_pss_2048_sha256_mgf1_32_test.json", PS256, rsa_components, 50 valid, 40 invalid;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,12 +386,7 @@ fn mac_file(file: &str, alg: Algorithm, hash_bits: u64) -> Tally {
         "{file}: checked {} vectors {tally:?}, and {truncated} truncated-tag tests all refused",
         tally.checked()
     );
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
     assert!(
         tally.valid >= 20 && tally.invalid >= 20 && truncated >= 50,
         "{tally:?}"
@@ -430,239 +407,6 @@ fn wycheproof_hmac_sha384() {
 #[test]
 fn wycheproof_hmac_sha512() {
     mac_file("hmac_sha512_test.json", Algorithm::HS512, 512);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Wycheproof: whole compact JWS
-// ---------------------------------------------------------------------------------------------
-
-/// What jwtd's engine does to a compact JWS before it looks at the claims, rebuilt here from
-/// public parts: exactly three segments; a header in canonical unpadded base64url that is a JSON
-/// object whose `alg` is the configured one, with no `crit` or `zip` and no `b64` other than
-/// `true`; a non-empty signature that `jsonwebtoken::crypto::verify` (itself strict base64url)
-/// accepts under the configured algorithm; and a payload in canonical unpadded base64url.
-///
-/// Why not `TokenEngine::decode` alone: none of this file's payloads is a JWT claims set (they are
-/// `foo`, empty, binary...), so decode refuses valid and invalid vectors alike, with the same
-/// `Token is invalid`; there is no public way to tell which step refused. This function is the
-/// honest substitute for the "valid" side, and the test additionally asserts that decode refuses
-/// every vector. (The engine's unit tests run the same vectors through its private
-/// `check_header` and `Keys::verify`.)
-fn signature_path(token: &str, alg: Algorithm, key: &DecodingKey) -> bool {
-    let Some((h, p, s)) = split_strict(token) else {
-        return false;
-    };
-    let Ok(header) =
-        serde_json::from_slice::<Map<String, Value>>(&URL_SAFE_NO_PAD.decode(h).unwrap())
-    else {
-        return false;
-    };
-    if header.get("alg").and_then(Value::as_str) != Some(alg.as_str())
-        || header.contains_key("crit")
-        || header.contains_key("zip")
-        || header.get("b64").is_some_and(|b| b != &Value::Bool(true))
-    {
-        return false;
-    }
-    let signing_input = format!("{h}.{p}");
-    !s.is_empty()
-        && jsonwebtoken::crypto::verify(s, signing_input.as_bytes(), key, jwt_alg(alg))
-            .unwrap_or(false)
-}
-
-/// The RSA private key of a JWK as PKCS#1 PEM (a minimal DER writer), so `Keys` can load it.
-fn rsa_private_pem(jwk: &Value) -> String {
-    fn length(out: &mut Vec<u8>, len: usize) {
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-    }
-    fn integer(out: &mut Vec<u8>, mut bytes: &[u8]) {
-        while bytes.len() > 1 && bytes[0] == 0 {
-            bytes = &bytes[1..];
-        }
-        let sign = bytes[0] & 0x80 != 0;
-        out.push(0x02);
-        length(out, bytes.len() + usize::from(sign));
-        if sign {
-            out.push(0);
-        }
-        out.extend_from_slice(bytes);
-    }
-    let mut body = Vec::new();
-    integer(&mut body, &[0]);
-    for name in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
-        integer(&mut body, &b64_field(jwk, name));
-    }
-    let mut der = vec![0x30];
-    length(&mut der, body.len());
-    der.extend_from_slice(&body);
-    pem::encode(&pem::Pem::new("RSA PRIVATE KEY", der))
-}
-
-/// A jwtd server keyed from a group's private JWK.
-fn engine_from_private_jwk(alg: Algorithm, jwk: &Value) -> TokenEngine {
-    let keys = match jwk["kty"].as_str().unwrap() {
-        "oct" => Keys::new(alg, &b64_field(jwk, "k"), None),
-        "RSA" => Keys::new(alg, rsa_private_pem(jwk).as_bytes(), None),
-        "EC" => {
-            assert_eq!(
-                alg,
-                Algorithm::ES256,
-                "only P-256 EC groups are supported here"
-            );
-            let mut point = vec![4];
-            point.extend(b64_field(jwk, "x"));
-            point.extend(b64_field(jwk, "y"));
-            let pair = EcdsaKeyPair::from_private_key_and_public_key(
-                &ECDSA_P256_SHA256_FIXED_SIGNING,
-                &b64_field(jwk, "d"),
-                &point,
-            )
-            .unwrap();
-            let pkcs8 = pair.to_pkcs8v1().unwrap();
-            Keys::new(
-                alg,
-                pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec())).as_bytes(),
-                None,
-            )
-        }
-        other => panic!("unexpected key type {other}"),
-    };
-    TokenEngine::new(keys.unwrap(), Policy::default())
-}
-
-#[test]
-fn wycheproof_json_web_signature() {
-    let file = "json_web_signature_test.json";
-    let data = load(&format!("wycheproof/{file}"));
-    let mut tally = Tally::default();
-    let mut failures = Vec::new();
-    for group in data["testGroups"].as_array().unwrap() {
-        let public = group.get("public").unwrap_or(&group["private"]);
-        let private = group.get("private").unwrap_or(public);
-        // The configured algorithm is the key's. Keys without `alg` are the `use: enc` /
-        // `key_ops: [encrypt]` vectors (tcId 353-356): they test JWK key management, which a
-        // single-key JWT server does not have (README). P-521 keys ("ES521") are not supported.
-        let Some(alg) = public
-            .get("alg")
-            .and_then(Value::as_str)
-            .and_then(|a| a.parse::<Algorithm>().ok())
-        else {
-            tally.skipped += group["tests"].as_array().unwrap().len();
-            continue;
-        };
-        let jwk: Jwk =
-            serde_json::from_value(public.clone()).unwrap_or_else(|e| panic!("{public}: {e}"));
-        let key = DecodingKey::from_jwk(&jwk).unwrap();
-        let engine = engine_from_private_jwk(alg, private);
-        for test in group["tests"].as_array().unwrap() {
-            let id = test["tcId"].as_u64().unwrap();
-            let Some(jws) = test["jws"].as_str() else {
-                tally.skipped += 1; // JSON serialization object, not a compact token
-                continue;
-            };
-            // The four inconsistent vectors of the README's `base64` group, and the RFC 7520
-            // Figure 20 JWK/alg mismatch:
-            let label_valid = test["result"] == "valid";
-            let expected = match id {
-                // "invalidBase64Padding" / "invalidBase64PaddingInPayload": labelled invalid, but
-                // byte-identical to the valid tcId 357, so they verify like it.
-                367 | 370 => true,
-                // "InvalidCharacterInsertedInHeader" / "...InPayload": labelled valid, but contain
-                // '?', which RFC 7515 5.2 forbids; jwtd must refuse them.
-                372 | 373 => false,
-                // RFC 7520 Figure 20: the key is labelled PS256 but the token is PS384. A server
-                // configured for PS256 refuses it; the label assumes the token picks the
-                // algorithm. Skipped, as the README says.
-                346 | 350 => {
-                    tally.skipped += 1;
-                    continue;
-                }
-                _ => label_valid,
-            };
-            let verified = signature_path(jws, alg, &key);
-            if verified != expected {
-                failures.push(format!(
-                    "tcId {id} ({}): expected {expected}, signature path says {verified}",
-                    test["comment"]
-                ));
-            }
-            if expected {
-                tally.valid += 1;
-                // Why decode must refuse the valid ones: their payload is not a claims set.
-                let payload = jws.split('.').nth(1).unwrap();
-                let bytes = URL_SAFE_NO_PAD.decode(payload).unwrap();
-                assert!(
-                    serde_json::from_slice::<Map<String, Value>>(&bytes).is_err(),
-                    "tcId {id}"
-                );
-            } else {
-                tally.invalid += 1;
-            }
-            match engine.decode(jws, NOW) {
-                Ok(decoded) => {
-                    failures.push(format!("tcId {id}: decode accepted {:?}", decoded.claims()))
-                }
-                Err(TokenError::Invalid) => {}
-                Err(other) => failures.push(format!(
-                    "tcId {id}: decode refused with {other:?}, not Invalid"
-                )),
-            }
-        }
-    }
-    eprintln!("{file}: checked {} vectors {tally:?}", tally.checked());
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(tally.valid >= 40 && tally.invalid >= 320, "{tally:?}");
-}
-
-/// The engine itself (not a copy of its steps) accepts a token whose signature and layout come
-/// from the Wycheproof keys: proves `engine_from_private_jwk` builds the right keys, so the
-/// refusals above are about the vectors, not about a wrong key.
-#[test]
-fn wycheproof_keys_load_into_a_working_engine() {
-    let data = load("wycheproof/json_web_signature_test.json");
-    let mut engines = 0;
-    for group in data["testGroups"].as_array().unwrap() {
-        let public = group.get("public").unwrap_or(&group["private"]);
-        let private = group.get("private").unwrap_or(public);
-        let Some(alg) = public
-            .get("alg")
-            .and_then(Value::as_str)
-            .and_then(|a| a.parse::<Algorithm>().ok())
-        else {
-            continue;
-        };
-        let engine = engine_from_private_jwk(alg, private);
-        let pair = engine.issue_pair(1, NOW).unwrap();
-        engine
-            .decode(&pair.access.token, NOW)
-            .unwrap()
-            .check(Some(TokenType::Access))
-            .unwrap();
-        // ...and the group's public JWK verifies what that engine signs.
-        let jwk: Jwk = serde_json::from_value(public.clone()).unwrap();
-        assert!(
-            signature_path(
-                &pair.access.token,
-                alg,
-                &DecodingKey::from_jwk(&jwk).unwrap()
-            ),
-            "{alg}"
-        );
-        engines += 1;
-    }
-    assert!(engines >= 15, "only {engines} groups");
 }
 
 /// Summary over every file, so a missing or emptied file cannot go unnoticed.
