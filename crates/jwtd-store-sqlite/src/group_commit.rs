@@ -6,8 +6,8 @@
 //!
 //! One thread per store, with its own connection, runs the batches: it takes every write queued
 //! by the time the previous commit returned. (A turn per write on the blocking pool, with the
-//! first to get the lock taking the queue, made the same batches but woke a thread per write,
-//! most of them to find the queue empty.)
+//! first to get the lock taking the queue, would make the same batches but wake a thread per
+//! write, most of them to find the queue empty.)
 //!
 //! Each write runs in its own savepoint: a write that fails, or that decides to write nothing
 //! (the losing rotation of a refresh token), is undone alone and the others stand. Writes in one
@@ -23,7 +23,7 @@ use jwtd_store::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db_error;
+use crate::errors::db_error;
 
 /// At most this many writes share one transaction, which bounds one commit's latency.
 const MAX_BATCH: usize = 256;

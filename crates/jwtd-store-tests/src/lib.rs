@@ -12,7 +12,7 @@
 //! PostgreSQL when `JWTD_TEST_DATABASE_URL` is set; `JWTD_REQUIRE_POSTGRES=1` turns a missing
 //! or unreachable server into a failure instead of a notice.
 
-use jwtd_store::{Flushed, NewUser, Store, TokenRecord, User, UserId};
+use jwtd_store::{Flushed, NewUser, Rotation, RotationRequest, Store, TokenRecord, User, UserId};
 
 pub mod contract;
 pub mod disk;
@@ -24,6 +24,16 @@ pub const T0: i64 = 1_700_000_000;
 
 /// Refresh token lifetime used by the tests.
 pub const DAY: i64 = 86_400;
+
+/// The outcome of a rotation that blacklisted the old token and recorded its successor.
+pub const BLACKLISTED_AND_ROTATED: Rotation = Rotation::Rotated {
+    old_blacklisted: true,
+};
+
+/// The outcome of a rotation that recorded the successor and left the old token alone.
+pub const ROTATED_WITHOUT_BLACKLISTING: Rotation = Rotation::Rotated {
+    old_blacklisted: false,
+};
 
 /// A user to create, with a recognisable (fake) password hash.
 pub fn new_user(username: &str, date_joined: i64) -> NewUser {
@@ -42,6 +52,21 @@ pub fn token(jti: &str, user_id: Option<UserId>, issued_at: i64, expires_at: i64
         user_id,
         issued_at,
         expires_at,
+    }
+}
+
+/// A rotation of `old` into `new` at `at`, blacklisting `old` when `blacklist_old`.
+pub fn rotation(
+    old: &TokenRecord,
+    new: &TokenRecord,
+    blacklist_old: bool,
+    at: i64,
+) -> RotationRequest {
+    RotationRequest {
+        old: old.clone(),
+        new: new.clone(),
+        blacklist_old,
+        at,
     }
 }
 

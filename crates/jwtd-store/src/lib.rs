@@ -6,8 +6,19 @@
 //!
 //! Refresh tokens are never stored whole: only their `jti`, owner and times, which is all that
 //! blacklisting, rotation and flushing need, and nothing a database leak could replay.
+//!
+//! Besides the trait and its records, this crate holds what the stores share above their SQL:
+//! the order of each record's columns and the records built from them ([`UserColumns`] and its
+//! kin), and the statement sequences of blacklisting and rotation with the decision they make
+//! ([`TokenStatements`], [`RotationRequest::run`]).
+
+mod columns;
+mod writes;
 
 use async_trait::async_trait;
+
+pub use columns::{BlacklistColumns, TokenColumns, UserColumns};
+pub use writes::{Rotation, RotationRequest, TokenStatements, blacklist};
 
 /// A user's numeric id.
 pub type UserId = i64;
@@ -77,6 +88,18 @@ pub enum Blacklisting {
     AlreadyBlacklisted,
 }
 
+impl Blacklisting {
+    /// The outcome of an insert of one blacklist row that writes nothing when the `jti` is
+    /// there already, from the number of rows it wrote.
+    pub fn from_rows_inserted(rows: u64) -> Blacklisting {
+        if rows == 1 {
+            Blacklisting::Added
+        } else {
+            Blacklisting::AlreadyBlacklisted
+        }
+    }
+}
+
 /// How many rows `flush_expired` removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flushed {
@@ -108,6 +131,15 @@ pub struct Snapshot {
     pub issued: Vec<TokenRecord>,
     /// Every blacklist row, by `jti`.
     pub blacklisted: Vec<BlacklistEntry>,
+}
+
+impl Snapshot {
+    /// The highest user id handed out: the larger of the highest id in `users` and the store's
+    /// own record of it (`None` when it keeps none), so that it never falls below an id in use.
+    pub fn high_water_mark(users: &[User], recorded: Option<UserId>) -> UserId {
+        let highest_listed = users.iter().map(|user| user.id).max().unwrap_or(0);
+        highest_listed.max(recorded.unwrap_or(0))
+    }
 }
 
 /// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
@@ -180,16 +212,12 @@ pub trait Store: Send + Sync + 'static {
     /// Blacklists a token (recording it first if it was minted elsewhere), atomically.
     async fn blacklist(&self, token: &TokenRecord, at: i64) -> Result<Blacklisting, StoreError>;
 
-    /// Rotation in one transaction: when `blacklist_old`, blacklist `old` and fail with
-    /// `AlreadyBlacklisted` if another request did so first (then nothing is written); record
-    /// `new`. Of concurrent rotations of one token, exactly one gets `Added`.
-    async fn rotate(
-        &self,
-        old: &TokenRecord,
-        new: &TokenRecord,
-        blacklist_old: bool,
-        at: i64,
-    ) -> Result<Blacklisting, StoreError>;
+    /// Rotates a refresh token in one transaction, as [`RotationRequest::run`] decides: when
+    /// `blacklist_old`, blacklists `old` and answers [`Rotation::AlreadyBlacklisted`], writing
+    /// nothing, if it was blacklisted already; records `new`. Of concurrent blacklisting
+    /// rotations of one token exactly one gets [`Rotation::Rotated`], whose `old_blacklisted`
+    /// says whether the old token was blacklisted.
+    async fn rotate(&self, request: RotationRequest) -> Result<Rotation, StoreError>;
 
     /// Removes issued tokens whose `exp` is at or before `now`, and their blacklist rows.
     async fn flush_expired(&self, now: i64) -> Result<Flushed, StoreError>;

@@ -2,7 +2,7 @@
 //!
 //! Per refresh, the same calls in the same order as `crates/jwtd-server/src/tokens.rs`
 //! (`refresh` with `rotate_refresh_tokens` and `blacklist_after_rotation` on):
-//! `is_blacklisted(old jti)`, `user_by_id`, then `rotate(old, new, true, now)` (one transaction:
+//! `is_blacklisted(old jti)`, `user_by_id`, then `rotate` with `blacklist_old` (one transaction:
 //! blacklist the old token, record the successor). No HTTP, no token crypto: the figure is the
 //! most refreshes per second the store allows, which the HTTP path is compared against.
 //!
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, anyhow, bail};
 use clap::Parser;
 use jwtd_bench::{millis, percentile};
-use jwtd_store::{Blacklisting, NewUser, Store, TokenRecord, UserId};
+use jwtd_store::{NewUser, Rotation, RotationRequest, Store, TokenRecord, UserId};
 use jwtd_store_postgres::{PostgresOptions, PostgresStore};
 use jwtd_store_sqlite::SqliteStore;
 
@@ -85,22 +85,27 @@ fn open(args: &Args) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(SqliteStore::open(&path)?))
 }
 
-/// One refresh's store work; `Ok(false)` when the store refused (which must not happen here).
+/// One refresh's store work, rotating `request.old` into `request.new`; `Ok(false)` when the
+/// store refused (which must not happen here).
 async fn refresh(
     store: &dyn Store,
-    old: &TokenRecord,
-    new: &TokenRecord,
+    request: RotationRequest,
     user_id: UserId,
-    now: i64,
 ) -> anyhow::Result<bool> {
-    if store.is_blacklisted(&old.jti).await? {
+    if store.is_blacklisted(&request.old.jti).await? {
         return Ok(false);
     }
     match store.user_by_id(user_id).await? {
         Some(user) if user.is_active => {}
         _ => return Ok(false),
     }
-    Ok(store.rotate(old, new, true, now).await? == Blacklisting::Added)
+    let outcome = store.rotate(request).await?;
+    Ok(matches!(
+        outcome,
+        Rotation::Rotated {
+            old_blacklisted: true
+        }
+    ))
 }
 
 struct Level {
@@ -137,8 +142,15 @@ async fn level(
             for _ in 0..share {
                 let now = unix_now();
                 let new = jtis.record(user_id, now);
+                // Built before the clock starts: a failed refresh keeps `old` for the next try.
+                let request = RotationRequest {
+                    old: old.clone(),
+                    new: new.clone(),
+                    blacklist_old: true,
+                    at: now,
+                };
                 let t0 = Instant::now();
-                match refresh(store.as_ref(), &old, &new, user_id, now).await {
+                match refresh(store.as_ref(), request, user_id).await {
                     Ok(true) => {
                         latencies.push(t0.elapsed());
                         old = new;

@@ -43,6 +43,7 @@ contract_tests!(
     rotate_blacklisting_the_old_token,
     rotate_an_unrecorded_token,
     rotate_without_blacklisting,
+    rotate_a_blacklisted_token_without_blacklisting,
     flush_expired_removes_only_expired,
     import_refuses_a_store_with_data,
 );

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jwtd_store::{Blacklisting, Store, StoreError, UserId};
+use jwtd_store::{Blacklisting, Store, StoreError, User, UserId};
 use jwtd_store_postgres::{PostgresOptions, PostgresStore};
 use jwtd_store_tests::contract::{
     blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
@@ -18,7 +18,7 @@ use jwtd_store_tests::contract::{
 };
 use jwtd_store_tests::postgres::TestDatabase;
 use jwtd_store_tests::proxy::{ProxyState, TcpProxy, upstream, via};
-use jwtd_store_tests::{DAY, T0, create, new_user, token};
+use jwtd_store_tests::{DAY, T0, create, new_user, rotation, token};
 
 fn options() -> PostgresOptions {
     PostgresOptions {
@@ -38,6 +38,31 @@ pub async fn fresh() -> Option<(TestDatabase, PostgresStore)> {
     let store = connect(db.url(), options());
     store.migrate().await.expect("migrate");
     Some((db, store))
+}
+
+/// Two instances (pools) on one fresh database, the first migrated, or `None` as [`fresh`].
+async fn two_instances() -> Option<(TestDatabase, [Arc<dyn Store>; 2])> {
+    let (db, first) = fresh().await?;
+    let second = connect(db.url(), options());
+    Some((db, [Arc::new(first), Arc::new(second)]))
+}
+
+/// A fresh store after [`durable_write`], and a plain connection to its database beside it, or
+/// `None` as [`fresh`].
+async fn written() -> Option<(TestDatabase, PostgresStore, tokio_postgres::Client)> {
+    let (db, store) = fresh().await?;
+    durable_write(&store).await;
+    let client = db.client().await;
+    Some((db, store, client))
+}
+
+/// The first column of every row `sql` selects, read on a plain connection.
+async fn first_column<T>(client: &tokio_postgres::Client, sql: &str) -> Vec<T>
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    let rows = client.query(sql, &[]).await.unwrap();
+    rows.iter().map(|row| row.get(0)).collect()
 }
 
 /// An identity column never goes back, even when the newest user is deleted and a new pool
@@ -81,24 +106,17 @@ async fn blacklist_tokens_of_a_deleted_user_clears_the_owner() {
 /// Refresh tokens are never stored whole: the tables hold the `jti` and times, nothing longer.
 #[tokio::test]
 async fn tokens_are_not_stored_whole() {
-    let Some((db, store)) = fresh().await else {
+    let Some((_db, _store, client)) = written().await else {
         return;
     };
-    durable_write(&store).await;
-    let client = db.client().await;
-    let columns: Vec<String> = client
-        .query(
-            "SELECT table_name || '.' || column_name FROM information_schema.columns
-             WHERE table_schema = current_schema()
-               AND table_name IN ('issued_tokens', 'blacklisted_tokens')
-             ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let columns: Vec<String> = first_column(
+        &client,
+        "SELECT table_name || '.' || column_name FROM information_schema.columns
+         WHERE table_schema = current_schema()
+           AND table_name IN ('issued_tokens', 'blacklisted_tokens')
+         ORDER BY 1",
+    )
+    .await;
     assert_eq!(
         columns,
         [
@@ -124,31 +142,27 @@ async fn concurrent_rotation_one_store() {
 /// both, and only PostgreSQL can arbitrate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_rotation_two_instances() {
-    let Some((db, first)) = fresh().await else {
+    let Some((_db, instances)) = two_instances().await else {
         return;
     };
-    let second = connect(db.url(), options());
-    concurrent_rotation(&[Arc::new(first), Arc::new(second)]).await;
+    concurrent_rotation(&instances).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_rotations_at_once_two_instances() {
-    let Some((db, first)) = fresh().await else {
+    let Some((_db, instances)) = two_instances().await else {
         return;
     };
-    let second = connect(db.url(), options());
-    many_rotations_at_once(&[Arc::new(first), Arc::new(second)]).await;
+    many_rotations_at_once(&instances).await;
 }
 
 /// Acknowledged writes are committed: a new pool (a restarted instance) sees them, and so does
 /// a plain connection while the store is still open.
 #[tokio::test]
 async fn writes_survive_reconnecting() {
-    let Some((db, store)) = fresh().await else {
+    let Some((db, store, client)) = written().await else {
         return;
     };
-    durable_write(&store).await;
-    let client = db.client().await;
     let blacklisted: i64 = client
         .query_one(
             "SELECT count(*) FROM blacklisted_tokens WHERE jti = 'revoked'",
@@ -201,17 +215,11 @@ async fn concurrent_migrations() {
     for task in tasks {
         task.await.unwrap().expect("concurrent migrate");
     }
-    let client = db.client().await;
-    let versions: Vec<i32> = client
-        .query(
-            "SELECT version FROM jwtd_schema_migrations ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let versions: Vec<i32> = first_column(
+        &db.client().await,
+        "SELECT version FROM jwtd_schema_migrations ORDER BY version",
+    )
+    .await;
     assert_eq!(versions, [1]);
     let alice = create(stores[3].as_ref(), "alice", T0).await;
     assert_eq!(stores[5].user_by_id(alice.id).await.unwrap(), Some(alice));
@@ -291,8 +299,38 @@ async fn every_call_unavailable(store: &PostgresStore, limit: Duration) {
     unavailable_within("user_by_id", limit, store.user_by_id(1)).await;
     unavailable_within("is_blacklisted", limit, store.is_blacklisted("old")).await;
     unavailable_within("blacklist", limit, store.blacklist(&old, T0)).await;
-    unavailable_within("rotate", limit, store.rotate(&old, &new, true, T0)).await;
+    unavailable_within(
+        "rotate",
+        limit,
+        store.rotate(rotation(&old, &new, true, T0)),
+    )
+    .await;
     unavailable_within("flush_expired", limit, store.flush_expired(T0)).await;
+}
+
+/// A store for a server at `addr` that is not there to answer.
+fn unreachable(addr: SocketAddr, connect_timeout: Duration) -> PostgresStore {
+    connect(
+        &format!("postgres://postgres@{addr}/jwtd"),
+        PostgresOptions {
+            pool_size: 2,
+            connect_timeout,
+            ..PostgresOptions::default()
+        },
+    )
+}
+
+/// A migrated store on a fresh database, reached through a proxy the test can cut, and a user
+/// in it; `None` when PostgreSQL is not configured and not required.
+async fn behind_proxy(
+    options: PostgresOptions,
+) -> Option<(TestDatabase, TcpProxy, PostgresStore, User)> {
+    let db = TestDatabase::create().await?;
+    let proxy = TcpProxy::start(upstream(db.url())).await.unwrap();
+    let store = connect(&via(db.url(), proxy.addr()), options);
+    store.migrate().await.unwrap();
+    let alice = create(&store, "alice", T0).await;
+    Some((db, proxy, store, alice))
 }
 
 /// A free loopback port with nothing listening on it.
@@ -304,15 +342,7 @@ fn closed_port() -> SocketAddr {
 /// Nothing listens (the server is stopped): every call fails with `Unavailable` at once.
 #[tokio::test]
 async fn server_down_is_unavailable_at_once() {
-    let addr = closed_port();
-    let store = connect(
-        &format!("postgres://postgres@{addr}/jwtd"),
-        PostgresOptions {
-            pool_size: 2,
-            connect_timeout: Duration::from_secs(2),
-            ..PostgresOptions::default()
-        },
-    );
+    let store = unreachable(closed_port(), Duration::from_secs(2));
     every_call_unavailable(&store, Duration::from_secs(1)).await;
 }
 
@@ -329,14 +359,7 @@ async fn silent_server_times_out() {
         }
     });
     let connect_timeout = Duration::from_millis(500);
-    let store = connect(
-        &format!("postgres://postgres@{addr}/jwtd"),
-        PostgresOptions {
-            pool_size: 2,
-            connect_timeout,
-            ..PostgresOptions::default()
-        },
-    );
+    let store = unreachable(addr, connect_timeout);
     every_call_unavailable(&store, connect_timeout + Duration::from_millis(500)).await;
     held.abort();
 }
@@ -346,21 +369,16 @@ async fn silent_server_times_out() {
 /// half-written, and when the network comes back the same store works again by itself.
 #[tokio::test]
 async fn recovers_after_the_network_is_cut() {
-    let Some(db) = TestDatabase::create().await else {
+    let connect_timeout = Duration::from_secs(1);
+    let Some((_db, proxy, store, alice)) = behind_proxy(PostgresOptions {
+        pool_size: 4,
+        connect_timeout,
+        query_timeout: Duration::from_secs(2),
+    })
+    .await
+    else {
         return;
     };
-    let proxy = TcpProxy::start(upstream(db.url())).await.unwrap();
-    let connect_timeout = Duration::from_secs(1);
-    let store = connect(
-        &via(db.url(), proxy.addr()),
-        PostgresOptions {
-            pool_size: 4,
-            connect_timeout,
-            query_timeout: Duration::from_secs(2),
-        },
-    );
-    store.migrate().await.unwrap();
-    let alice = create(&store, "alice", T0).await;
     let before = token("before", Some(alice.id), T0, T0 + DAY);
     assert_eq!(
         store.blacklist(&before, T0).await.unwrap(),
@@ -395,33 +413,28 @@ async fn recovers_after_the_network_is_cut() {
 /// away, and the store works again once the network does.
 #[tokio::test]
 async fn recovers_after_the_network_freezes() {
-    let Some(db) = TestDatabase::create().await else {
+    let query_timeout = Duration::from_secs(1);
+    let Some((db, proxy, store, alice)) = behind_proxy(PostgresOptions {
+        pool_size: 1,
+        connect_timeout: Duration::from_secs(1),
+        query_timeout,
+    })
+    .await
+    else {
         return;
     };
-    let proxy = TcpProxy::start(upstream(db.url())).await.unwrap();
-    let query_timeout = Duration::from_secs(1);
-    let store = connect(
-        &via(db.url(), proxy.addr()),
-        PostgresOptions {
-            pool_size: 1,
-            connect_timeout: Duration::from_secs(1),
-            query_timeout,
-        },
-    );
-    store.migrate().await.unwrap();
-    let alice = create(&store, "alice", T0).await;
 
     proxy.set(ProxyState::Frozen);
     let limit = query_timeout + Duration::from_millis(500);
     unavailable_within(
         "rotate on a frozen connection",
         limit,
-        store.rotate(
+        store.rotate(rotation(
             &token("old", Some(alice.id), T0, T0 + DAY),
             &token("new", Some(alice.id), T0, T0 + DAY),
             true,
             T0,
-        ),
+        )),
     )
     .await;
     // With the stuck connection gone, a new one cannot be opened either.

@@ -12,7 +12,7 @@ use jwtd_store_tests::contract::{
     many_rotations_at_once, two_stores_see_each_other,
 };
 use jwtd_store_tests::disk::{SmallDisk, fill, is_root};
-use jwtd_store_tests::{DAY, T0, create, new_user, token};
+use jwtd_store_tests::{DAY, T0, create, new_user, rotation, token};
 
 /// A migrated store on a new file. The file sits in a directory that does not exist yet, so
 /// every test also checks that `open` creates it.
@@ -296,12 +296,12 @@ async fn read_only_file() {
     assert_read_only(
         "rotate",
         store
-            .rotate(
+            .rotate(rotation(
                 &token("issued", None, T0, T0 + DAY),
                 &token("next", None, T0, T0 + DAY),
                 true,
                 T0,
-            )
+            ))
             .await
             .map(drop),
     );
@@ -429,12 +429,12 @@ async fn full_disk() {
         (
             "rotate",
             store
-                .rotate(
+                .rotate(rotation(
                     &refused,
                     &token("successor", Some(alice.id), T0, T0 + DAY),
                     true,
                     T0,
-                )
+                ))
                 .await
                 .map(drop),
         ),

@@ -1,0 +1,198 @@
+//! Blacklisting and refresh-token rotation, decided once for every store.
+//!
+//! Both are sequences of two primitive statements, [`TokenStatements`], which each store runs in
+//! its own SQL dialect inside a transaction it opens. What the sequence is, when it stops, and
+//! whether the store keeps what it wrote are decided here, so the stores only execute statements.
+
+use std::future::Future;
+
+use crate::{Blacklisting, TokenRecord};
+
+/// A refresh-token rotation, as [`Store::rotate`](crate::Store::rotate) is asked to make it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationRequest {
+    /// The refresh token presented, which the rotation spends (recorded first if it was minted
+    /// elsewhere).
+    pub old: TokenRecord,
+    /// Its successor, to record.
+    pub new: TokenRecord,
+    /// Whether to blacklist `old` (`blacklist_after_rotation`). Only a rotation that blacklists
+    /// can lose to another one.
+    pub blacklist_old: bool,
+    /// The time of `old`'s blacklist row.
+    pub at: i64,
+}
+
+/// What a rotation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The successor is recorded.
+    Rotated {
+        /// Whether this call put the old token on the blacklist: exactly when the request's
+        /// `blacklist_old` asked for it. Without it the old token's state is left as it was.
+        old_blacklisted: bool,
+    },
+    /// The old token was on the blacklist already: another request rotated it first, or it was
+    /// replayed. Nothing is written, not even the successor. Only a request with
+    /// `blacklist_old` gets this; of concurrent such rotations of one token, all but one do.
+    AlreadyBlacklisted,
+}
+
+impl Rotation {
+    /// Whether the store keeps (commits) what the rotation's statements wrote: always, except
+    /// for [`Rotation::AlreadyBlacklisted`], whose writes the store rolls back, so the loser of
+    /// a race writes nothing.
+    pub fn keeps_writes(self) -> bool {
+        matches!(self, Rotation::Rotated { .. })
+    }
+}
+
+/// The two statements that blacklisting and rotation are made of, in a store's dialect and on
+/// the transaction the store runs them in.
+pub trait TokenStatements {
+    /// The driver's error, which the store maps onto [`StoreError`](crate::StoreError).
+    type Error;
+
+    /// Records `token` unless its `jti` is known; a known row is left as it is. The owner is
+    /// kept only if that user exists (else it is cleared), so a token naming a deleted user can
+    /// still be recorded and blacklisted.
+    fn record_issued(&self, token: &TokenRecord) -> impl Future<Output = Result<(), Self::Error>>;
+
+    /// Puts `jti` on the blacklist at `at` unless it is there; `Added` only when this statement
+    /// wrote the row. Of concurrent calls for one `jti`, in any process, exactly one gets
+    /// `Added`: that is what arbitrates rotation races.
+    fn insert_blacklisted(
+        &self,
+        jti: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<Blacklisting, Self::Error>>;
+}
+
+/// Blacklists `token`: records it (it may have been minted elsewhere, as simplejwt's
+/// `get_or_create` does), then puts it on the blacklist. The store keeps both writes whatever
+/// the outcome: an already blacklisted token stays so.
+pub async fn blacklist<S: TokenStatements>(
+    statements: &S,
+    token: &TokenRecord,
+    at: i64,
+) -> Result<Blacklisting, S::Error> {
+    statements.record_issued(token).await?;
+    statements.insert_blacklisted(&token.jti, at).await
+}
+
+impl RotationRequest {
+    /// Runs the rotation's statements: with `blacklist_old`, [`blacklist`]s `old` and stops with
+    /// [`Rotation::AlreadyBlacklisted`] when it was blacklisted already; then records `new`.
+    /// The store then commits when [`Rotation::keeps_writes`] and rolls back otherwise.
+    pub async fn run<S: TokenStatements>(&self, statements: &S) -> Result<Rotation, S::Error> {
+        if self.blacklist_old
+            && blacklist(statements, &self.old, self.at).await? == Blacklisting::AlreadyBlacklisted
+        {
+            return Ok(Rotation::AlreadyBlacklisted);
+        }
+        statements.record_issued(&self.new).await?;
+        Ok(Rotation::Rotated {
+            old_blacklisted: self.blacklist_old,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    /// Statements on two in-memory sets, with a log of what ran.
+    #[derive(Default)]
+    struct Memory {
+        issued: RefCell<BTreeSet<String>>,
+        blacklisted: RefCell<BTreeSet<String>>,
+        log: RefCell<Vec<String>>,
+    }
+
+    impl TokenStatements for Memory {
+        type Error = ();
+
+        async fn record_issued(&self, token: &TokenRecord) -> Result<(), ()> {
+            self.log.borrow_mut().push(format!("record {}", token.jti));
+            self.issued.borrow_mut().insert(token.jti.clone());
+            Ok(())
+        }
+
+        async fn insert_blacklisted(&self, jti: &str, _at: i64) -> Result<Blacklisting, ()> {
+            self.log.borrow_mut().push(format!("blacklist {jti}"));
+            Ok(Blacklisting::from_rows_inserted(u64::from(
+                self.blacklisted.borrow_mut().insert(jti.to_owned()),
+            )))
+        }
+    }
+
+    fn ready<T>(work: impl Future<Output = T>) -> T {
+        match pin!(work).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the in-memory statements never wait"),
+        }
+    }
+
+    fn request(old: &str, new: &str, blacklist_old: bool) -> RotationRequest {
+        let token = |jti: &str| TokenRecord {
+            jti: jti.to_owned(),
+            user_id: Some(1),
+            issued_at: 0,
+            expires_at: 100,
+        };
+        RotationRequest {
+            old: token(old),
+            new: token(new),
+            blacklist_old,
+            at: 10,
+        }
+    }
+
+    #[test]
+    fn a_blacklisting_rotation_records_and_blacklists_old_then_records_new() {
+        let memory = Memory::default();
+        let outcome = ready(request("a", "b", true).run(&memory)).unwrap();
+        assert_eq!(
+            outcome,
+            Rotation::Rotated {
+                old_blacklisted: true
+            }
+        );
+        assert!(outcome.keeps_writes());
+        assert_eq!(
+            *memory.log.borrow(),
+            ["record a", "blacklist a", "record b"]
+        );
+    }
+
+    #[test]
+    fn the_loser_stops_before_recording_its_successor_and_keeps_nothing() {
+        let memory = Memory::default();
+        ready(request("a", "b", true).run(&memory)).unwrap();
+        memory.log.borrow_mut().clear();
+        let outcome = ready(request("a", "c", true).run(&memory)).unwrap();
+        assert_eq!(outcome, Rotation::AlreadyBlacklisted);
+        assert!(!outcome.keeps_writes());
+        assert_eq!(*memory.log.borrow(), ["record a", "blacklist a"]);
+    }
+
+    #[test]
+    fn a_rotation_without_blacklisting_only_records_new() {
+        let memory = Memory::default();
+        let outcome = ready(request("a", "b", false).run(&memory)).unwrap();
+        assert_eq!(
+            outcome,
+            Rotation::Rotated {
+                old_blacklisted: false
+            }
+        );
+        assert!(outcome.keeps_writes());
+        assert_eq!(*memory.log.borrow(), ["record b"]);
+        assert!(memory.blacklisted.borrow().is_empty());
+    }
+}
