@@ -6,7 +6,7 @@ mod support;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use support::{PASSWORD, Server, Workdir, free_port, login, stderr};
+use support::{PASSWORD, Server, Workdir, login, stderr};
 
 #[test]
 fn user_management() {
@@ -163,8 +163,7 @@ fn a_blacklist_survives_kill_9_and_the_cli_works_beside_the_server() {
     let work = Workdir::new()
         .with("JWTD_ROTATE_REFRESH_TOKENS", "true")
         .with("JWTD_BLACKLIST_AFTER_ROTATION", "true");
-    let port = free_port();
-    let server = Server::start(&work, port);
+    let server = Server::start(&work);
 
     // A user created by the CLI while the server runs can log in at once.
     work.create_user("alice");
@@ -192,7 +191,7 @@ fn a_blacklist_survives_kill_9_and_the_cli_works_beside_the_server() {
     work.ok(&["user", "activate", "alice"]);
 
     server.kill();
-    let server = Server::start(&work, port);
+    let server = Server::start(&work);
 
     for token in [&refresh, &successor] {
         let (status, body) =
@@ -203,7 +202,8 @@ fn a_blacklist_survives_kill_9_and_the_cli_works_beside_the_server() {
             serde_json::json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
         );
     }
-    // The generated secret was reused: the access token issued before the restart still works.
+    // The restarted server reuses the generated secret: the access token issued before the
+    // restart still works.
     assert_eq!(server.get_auth("/hello/", &access).0, 200);
 
     let flushed = work.ok(&["flush-expired"]);

@@ -5,11 +5,11 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::{Value, json};
-use support::{PASSWORD, Server, Workdir, free_port, login};
+use support::{PASSWORD, Server, Workdir, login};
 
 /// A fresh CA and a `localhost` certificate it signed: (CA PEM, chain PEM, key PEM).
 fn certificate_authority() -> (String, String, String) {
@@ -44,51 +44,24 @@ fn tls_client(ca_pem: &str, port: u16, http1_only: bool) -> reqwest::blocking::C
     builder.build().unwrap()
 }
 
-fn wait_for_log(server: &Server, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !server.logs().contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in the logs:\n{}",
-            server.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn https_with_http1_and_http2_and_certificate_reload_on_sighup() {
     let work = Workdir::new();
     let (ca_a, chain_a, key_a) = certificate_authority();
     write_pair(work.path(), &chain_a, &key_a);
-    let port = free_port();
     let cert = work.path().join("cert.pem").display().to_string();
     let key = work.path().join("key.pem").display().to_string();
-    let mut command = work.command(&["serve"]);
-    command
-        .env("JWTD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("JWTD_TLS_CERT_FILE", &cert)
-        .env("JWTD_TLS_KEY_FILE", &key)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(work.path().join("tls.log")).unwrap());
-    let child = command.spawn().unwrap();
-    let server = Server {
-        child,
-        base: format!("https://localhost:{port}"),
-        log: work.path().join("tls.log"),
-    };
+    let mut server = Server::spawn(
+        &work,
+        &[("JWTD_TLS_CERT_FILE", &cert), ("JWTD_TLS_KEY_FILE", &key)],
+    );
+    let port = server.address.port();
+    server.base = format!("https://localhost:{port}");
     let url = format!("{}/healthz", server.base);
     let trusting_a = tls_client(&ca_a, port, false);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let response = loop {
-        match trusting_a.get(&url).send() {
-            Ok(response) => break response,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "{e}: {}", server.logs());
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    };
+    let response = server.wait_until(Duration::from_secs(20), "an answer over HTTPS", |_| {
+        trusting_a.get(&url).send().map_err(|e| e.to_string())
+    });
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), reqwest::Version::HTTP_2, "ALPN h2");
     assert_eq!(
@@ -112,7 +85,7 @@ fn https_with_http1_and_http2_and_certificate_reload_on_sighup() {
     let (ca_b, chain_b, key_b) = certificate_authority();
     write_pair(work.path(), &chain_b, &key_b);
     server.signal("HUP");
-    wait_for_log(&server, "reloaded the TLS certificate");
+    server.wait_for_log("reloaded the TLS certificate");
     let trusting_b = tls_client(&ca_b, port, false);
     assert_eq!(trusting_b.get(&url).send().unwrap().status(), 200);
     assert!(
@@ -128,7 +101,7 @@ fn https_with_http1_and_http2_and_certificate_reload_on_sighup() {
     // A broken file keeps the current certificate and says why.
     std::fs::write(work.path().join("cert.pem"), "not a certificate").unwrap();
     server.signal("HUP");
-    wait_for_log(&server, "cannot reload the TLS certificate");
+    server.wait_for_log("cannot reload the TLS certificate");
     assert_eq!(
         tls_client(&ca_b, port, false)
             .get(&url)
@@ -155,10 +128,8 @@ fn metric(text: &str, name: &str) -> f64 {
 fn sigterm_lets_requests_in_flight_finish_then_exits_zero() {
     let work = Workdir::new();
     work.create_user("alice");
-    let port = free_port();
     let mut server = Server::start_with(
         &work,
-        port,
         &[
             ("JWTD_PASSWORD_HASH_CONCURRENCY", "1"),
             ("JWTD_LOGIN_RATE_PER_ADDRESS", "off"),
@@ -185,20 +156,20 @@ fn sigterm_lets_requests_in_flight_finish_then_exits_zero() {
     // it) and some are still queued behind the single hashing thread. A connection the server
     // has not accepted yet when SIGTERM arrives is refused, as with any server that stops
     // listening, so the test must not signal before all eight are in.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, metrics) = server.get("/metrics");
-        let queued = metric(&metrics, "jwtd_password_hash_queue_length");
-        let taken = metric(&metrics, "jwtd_password_hash_wait_seconds_count");
-        if queued + taken >= logins.len() as f64 && queued >= 1.0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the logins never queued up: {queued} queued, {taken} taken"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    server.wait_until(
+        Duration::from_secs(20),
+        "the logins to queue up",
+        |server| {
+            let (_, metrics) = server.get("/metrics");
+            let queued = metric(&metrics, "jwtd_password_hash_queue_length");
+            let taken = metric(&metrics, "jwtd_password_hash_wait_seconds_count");
+            if queued + taken >= logins.len() as f64 && queued >= 1.0 {
+                Ok(())
+            } else {
+                Err(format!("{queued} queued, {taken} taken"))
+            }
+        },
+    );
     server.signal("TERM");
     for login in logins {
         let (status, body) = login.join().unwrap();
@@ -214,8 +185,8 @@ fn sigterm_lets_requests_in_flight_finish_then_exits_zero() {
         !logs.contains('\u{1b}'),
         "colour codes in logs written to a file: {logs}"
     );
-    // Nothing listens any more.
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    // Once it has exited, nothing listens on its address.
+    assert!(std::net::TcpStream::connect(server.address).is_err());
 }
 
 #[test]
@@ -227,10 +198,8 @@ fn logs_carry_request_ids_and_never_secrets() {
         .with("JWTD_ROTATE_REFRESH_TOKENS", "true")
         .with("JWTD_BLACKLIST_AFTER_ROTATION", "true");
     work.create_user("alice");
-    let port = free_port();
     let mut server = Server::start_with(
         &work,
-        port,
         &[
             ("JWTD_LOG_FORMAT", "json"),
             // Everything every crate logs, hyper's and rustls's internals included.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use jwtd_store_tests::postgres::TestDatabase;
 use jwtd_store_tests::proxy::{ProxyState, TcpProxy, upstream, via};
 use serde_json::json;
-use support::{PASSWORD, Server, Workdir, free_port, login};
+use support::{PASSWORD, Server, Workdir, login, wait_until};
 
 /// A runtime for the shared PostgreSQL test helpers (database set-up, the relay), which keeps
 /// their tasks running while the test talks to jwtd with blocking calls.
@@ -41,8 +41,8 @@ fn two_instances_share_users_tokens_and_the_blacklist() {
     let work = workdir(db.url());
     work.ok(&["migrate"]);
     work.create_user("alice");
-    let a = Server::start(&work, free_port());
-    let b = Server::start(&work, free_port());
+    let a = Server::start(&work);
+    let b = Server::start(&work);
 
     // Log in on A, refresh on B (rotating), reuse the old token on A and on B.
     let (refresh, access) = login(&a, "alice");
@@ -136,7 +136,7 @@ fn a_database_outage_is_503_within_the_timeout_and_jwtd_recovers_by_itself() {
     let work = workdir(&via(db.url(), relay.addr())).with("JWTD_DATABASE_CONNECT_TIMEOUT", "2");
     work.ok(&["migrate"]);
     work.create_user("alice");
-    let server = Server::start(&work, free_port());
+    let mut server = Server::start(&work);
     let (refresh, access) = login(&server, "alice");
     let (status, rotated) = server.post("/api/token/refresh/", json!({ "refresh": refresh }));
     assert_eq!(status, 200);
@@ -144,7 +144,7 @@ fn a_database_outage_is_503_within_the_timeout_and_jwtd_recovers_by_itself() {
     // The network goes away: open connections are closed, then new ones are accepted and never
     // answered (a black hole), so jwtd must rely on its own timeouts.
     relay.set(ProxyState::Cut);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_relay_closed(&runtime, &db);
     relay.set(ProxyState::Frozen);
     let unavailable = json!({ "detail": "Service temporarily unavailable." });
     for (path, body) in [
@@ -171,11 +171,7 @@ fn a_database_outage_is_503_within_the_timeout_and_jwtd_recovers_by_itself() {
 
     // Back: no restart needed, and what was acknowledged before the outage is still there.
     relay.set(ProxyState::Open);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/readyz").0 != 200 {
-        assert!(Instant::now() < deadline, "jwtd did not recover");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_until_ok(Duration::from_secs(20), "/readyz");
     let (status, body) = server.post("/api/token/refresh/", json!({ "refresh": refresh }));
     assert_eq!(
         (status, body["detail"].as_str()),
@@ -187,6 +183,31 @@ fn a_database_outage_is_503_within_the_timeout_and_jwtd_recovers_by_itself() {
     );
     assert_eq!(status, 200);
     login(&server, "alice");
+}
+
+/// Waits until `db` has no session left but the one asking: the relay has closed every
+/// connection it carried, at both ends (it closes its two sides of a connection together, and
+/// drops new ones without opening a session while cut).
+fn wait_until_relay_closed(runtime: &tokio::runtime::Runtime, db: &TestDatabase) {
+    let client = runtime.block_on(db.client());
+    wait_until(
+        Duration::from_secs(10),
+        "the relay to close its database connections",
+        || {
+            let sessions: i64 = runtime
+                .block_on(client.query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&db.name()],
+                ))
+                .unwrap()
+                .get(0);
+            match sessions {
+                0 => Ok(()),
+                open => Err(format!("{open} sessions still open on {}", db.name())),
+            }
+        },
+    );
 }
 
 /// `jwtd copy-store` moves an SQLite installation to PostgreSQL: users keep their ids and
@@ -208,7 +229,7 @@ fn copy_store_moves_an_sqlite_installation_to_postgresql() {
     sqlite.ok(&["user", "delete", "bob"]);
     assert!(alice < carol && carol < bob);
 
-    let mut server = Server::start(&sqlite, free_port());
+    let mut server = Server::start(&sqlite);
     let (spent, access) = login(&server, "alice");
     let (status, rotated) = server.post("/api/token/refresh/", json!({ "refresh": spent }));
     assert_eq!(status, 200, "{rotated}");
@@ -245,7 +266,7 @@ fn copy_store_moves_an_sqlite_installation_to_postgresql() {
     );
 
     let postgres = workdir(db.url());
-    let server = Server::start(&postgres, free_port());
+    let server = Server::start(&postgres);
     let (status, body) = server.post("/api/token/refresh/", json!({ "refresh": spent }));
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["detail"], "Token is blacklisted");

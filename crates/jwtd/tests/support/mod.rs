@@ -4,9 +4,10 @@
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -103,56 +104,173 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// How often a wait checks its condition again.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How long a server may take to log its address, and then to answer.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// Checks `poll` every few milliseconds until it returns `Ok`, for up to `limit`. `Err` says
+/// why the condition does not hold yet; the last one is returned when the time runs out.
+fn poll_until<T>(
+    limit: Duration,
+    mut poll: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let why = match poll() {
+            Ok(value) => return Ok(value),
+            Err(why) => why,
+        };
+        if Instant::now() >= deadline {
+            return Err(why);
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Waits up to `limit` for `poll` to return `Ok` and returns its value. `Err` means "not yet"
+/// and says why; when the time runs out the test fails with `waiting_for` and the last reason.
+pub fn wait_until<T>(
+    limit: Duration,
+    waiting_for: &str,
+    poll: impl FnMut() -> Result<T, String>,
+) -> T {
+    poll_until(limit, poll)
+        .unwrap_or_else(|why| panic!("timed out after {limit:?} waiting for {waiting_for}: {why}"))
+}
+
+/// The address in the "jwtd listening" line of a log, in either log format:
+/// `... INFO jwtd::commands: jwtd listening address=127.0.0.1:40123 tls=false ...` (`pretty`)
+/// or `{..."fields":{"message":"jwtd listening","address":"127.0.0.1:40123",...},...}` (`json`).
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    if let Ok(event) = serde_json::from_str::<Value>(line) {
+        let fields = &event["fields"];
+        if fields["message"] != "jwtd listening" {
+            return None;
+        }
+        return fields["address"].as_str()?.parse().ok();
+    }
+    let (_, fields) = line.split_once(" jwtd listening ")?;
+    fields
+        .split(' ')
+        .find_map(|field| field.strip_prefix("address="))?
+        .parse()
+        .ok()
 }
 
 /// A running `jwtd serve`.
 pub struct Server {
-    pub child: Child,
+    child: Child,
+    /// The address it listens on, which the system chose.
+    pub address: SocketAddr,
+    /// `http://` and the address; a test serving HTTPS sets its own.
     pub base: String,
     /// The server's standard error (its logs).
-    pub log: PathBuf,
+    log: PathBuf,
 }
 
 impl Server {
-    /// Starts `jwtd serve` on `port` and waits for `/healthz`.
-    pub fn start(work: &Workdir, port: u16) -> Server {
-        Server::start_with(work, port, &[])
+    /// Starts `jwtd serve` and waits for `/healthz`.
+    pub fn start(work: &Workdir) -> Server {
+        Server::start_with(work, &[])
     }
 
-    /// Starts with extra environment variables.
-    pub fn start_with(work: &Workdir, port: u16, vars: &[(&str, &str)]) -> Server {
-        let log = work.path().join(format!("jwtd-{port}.log"));
+    /// Starts with extra environment variables and waits for `/healthz`.
+    pub fn start_with(work: &Workdir, vars: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn(work, vars);
+        server.wait_until_ok(STARTUP, "/healthz");
+        server
+    }
+
+    /// Starts `jwtd serve` on a loopback port the system chooses, with extra environment
+    /// variables, and returns once the server has logged that address; it may not answer yet.
+    pub fn spawn(work: &Workdir, vars: &[(&str, &str)]) -> Server {
+        static SPAWNED: AtomicUsize = AtomicUsize::new(0);
+        let log = work.path().join(format!(
+            "jwtd-{}.log",
+            SPAWNED.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut command = work.command(&["serve"]);
         command
-            .env("JWTD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("JWTD_LISTEN", "127.0.0.1:0")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         for (var, value) in vars {
             command.env(var, value);
         }
-        let child = command.spawn().unwrap();
         let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
+            child: command.spawn().unwrap(),
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            base: String::new(),
             log,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if server.get("/healthz").0 == 200 {
-                return server;
+        server.address = server.wait_until(STARTUP, "the address it listens on", |server| {
+            let logs = server.logs();
+            // Whole lines only: the last one may be half written.
+            let (written, _) = logs.rsplit_once('\n').unwrap_or_default();
+            written
+                .lines()
+                .find_map(listening_address)
+                .ok_or_else(|| "no \"jwtd listening\" line in the logs yet".to_owned())
+        });
+        server.base = format!("http://{}", server.address);
+        server
+    }
+
+    /// [`wait_until`] for something of this server; fails at once if the process exits first,
+    /// and gives the server's logs when the wait fails.
+    pub fn wait_until<T>(
+        &mut self,
+        limit: Duration,
+        waiting_for: &str,
+        mut poll: impl FnMut(&Server) -> Result<T, String>,
+    ) -> T {
+        let outcome = poll_until(limit, || {
+            let why = match poll(self) {
+                Ok(value) => return Ok(value),
+                Err(why) => why,
+            };
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "jwtd serve exited with {status} while waiting for {waiting_for} ({why}); \
+                     its logs:\n{}",
+                    self.logs()
+                );
             }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("jwtd serve exited with {status}: {}", server.logs());
+            Err(why)
+        });
+        outcome.unwrap_or_else(|why| {
+            panic!(
+                "timed out after {limit:?} waiting for {waiting_for} ({why}); the server's logs:\n{}",
+                self.logs()
+            )
+        })
+    }
+
+    /// Waits until `GET path` answers 200.
+    pub fn wait_until_ok(&mut self, limit: Duration, path: &str) {
+        self.wait_until(limit, &format!("200 from {path}"), |server| {
+            match server.get(path) {
+                (200, _) => Ok(()),
+                (status, body) => Err(format!("GET {path}: {status} {body}")),
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("jwtd serve did not answer /healthz: {}", server.logs());
+        });
+    }
+
+    /// Waits until the logs contain `needle`.
+    pub fn wait_for_log(&mut self, needle: &str) {
+        self.wait_until(
+            Duration::from_secs(10),
+            &format!("{needle:?} in the logs"),
+            |server| {
+                if server.logs().contains(needle) {
+                    Ok(())
+                } else {
+                    Err("not logged yet".to_owned())
+                }
+            },
+        );
     }
 
     /// Everything the server has logged so far.
@@ -203,18 +321,13 @@ impl Server {
 
     /// Waits for the process to exit on its own, up to `limit`.
     pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "jwtd did not exit within {limit:?}: {}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let exited = poll_until(limit, || {
+            self.child
+                .try_wait()
+                .unwrap()
+                .ok_or_else(|| "still running".to_owned())
+        });
+        exited.unwrap_or_else(|_| panic!("jwtd did not exit within {limit:?}: {}", self.logs()))
     }
 
     pub fn kill(mut self) {
