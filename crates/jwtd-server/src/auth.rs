@@ -3,11 +3,37 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use jwtd_store::User;
-use jwtd_token::UserIdClaim;
+use jwtd_store::{StoreError, User};
+use jwtd_token::{TokenError, TokenType, UserIdClaim};
 
-use crate::error::{ApiError, AuthError};
+use crate::error::ApiError;
 use crate::state::{AppState, now};
+
+/// Why a protected endpoint refused the caller (DRF's `JWTAuthentication`).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No usable `Authorization` header.
+    #[error("no credentials")]
+    NotProvided,
+    /// The scheme matched but the header is not exactly two values.
+    #[error("bad authorization header")]
+    BadHeader,
+    /// No accepted token type validated; one failure per type tried.
+    #[error("invalid token")]
+    InvalidToken(Vec<(TokenType, TokenError)>),
+    /// The token names no usable user id.
+    #[error("no user id")]
+    NoUserId,
+    /// The user no longer exists.
+    #[error("user not found")]
+    UserNotFound,
+    /// The user was deactivated.
+    #[error("user inactive")]
+    UserInactive,
+    /// The store could not say who the user is.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// The verified caller.
 #[derive(Debug)]
@@ -22,11 +48,9 @@ impl FromRequestParts<AppState> for AuthUser {
     ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
-            .get(&state.settings().auth_header_name)
+            .get(&state.config().auth.auth_header_name)
             .map(|v| v.as_bytes());
-        authenticate_header(state, header, now())
-            .await
-            .map(AuthUser)
+        Ok(AuthUser(authenticate_header(state, header, now()).await?))
     }
 }
 
@@ -55,8 +79,8 @@ pub async fn authenticate_header(
     state: &AppState,
     header: Option<&[u8]>,
     now: i64,
-) -> Result<User, ApiError> {
-    let settings = state.settings();
+) -> Result<User, AuthError> {
+    let settings = &state.config().auth;
     let token = raw_token(header.unwrap_or_default(), &settings.auth_header_types)?
         .ok_or(AuthError::NotProvided)?;
     let mut failures = Vec::new();
@@ -77,7 +101,7 @@ pub async fn authenticate_header(
     let decoded = validated.ok_or(AuthError::InvalidToken(failures))?;
     let id = match decoded.user_id() {
         UserIdClaim::Id(id) => id,
-        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(AuthError::NoUserId.into()),
+        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(AuthError::NoUserId),
     };
     let user = state
         .store()
@@ -85,7 +109,7 @@ pub async fn authenticate_header(
         .await?
         .ok_or(AuthError::UserNotFound)?;
     if settings.check_user_is_active && !user.is_active {
-        return Err(AuthError::UserInactive.into());
+        return Err(AuthError::UserInactive);
     }
     state.metrics().verified();
     Ok(user)

@@ -1,31 +1,21 @@
-//! Every error the API answers with, and its only mapping to HTTP.
+//! Every error the API answers with, and its only mapping to HTTP: status, body and headers.
 //!
-//! Bodies are simplejwt's byte for byte (contract 1.4), as amended by `jwtd-decisions.md`:
-//! every body is JSON, 5xx bodies are generic and their detail is logged once here.
+//! Services speak domain errors ([`AuthError`], [`LoginError`], [`RefreshError`], store and
+//! token errors); the `From` impls here say which answer each one gets. Bodies are simplejwt's
+//! byte for byte (contract 1.4), as amended by `jwtd-decisions.md`: every body is JSON, 5xx
+//! bodies are generic and their detail is logged once here.
+
+use std::sync::Arc;
 
 use axum::Json;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jwtd_store::StoreError;
-use jwtd_token::{TokenError, TokenType};
+use jwtd_token::TokenError;
 use serde_json::{Map, Value, json};
 
-/// Why a protected endpoint refused the caller (DRF's `JWTAuthentication`).
-#[derive(Debug)]
-pub enum AuthError {
-    /// No usable `Authorization` header.
-    NotProvided,
-    /// The scheme matched but the header is not exactly two values.
-    BadHeader,
-    /// No accepted token type validated; one failure per type tried.
-    InvalidToken(Vec<(TokenType, TokenError)>),
-    /// The token names no usable user id.
-    NoUserId,
-    /// The user no longer exists.
-    UserNotFound,
-    /// The user was deactivated.
-    UserInactive,
-}
+pub use crate::auth::AuthError;
+use crate::tokens::{LoginError, RefreshError};
 
 /// An API failure.
 #[derive(Debug)]
@@ -84,6 +74,38 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(e) => e.into(),
+            refusal => ApiError::Auth(refusal),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Throttled(wait) => ApiError::Throttled(wait),
+            LoginError::BadCredentials => ApiError::BadCredentials,
+            LoginError::Hashing(e) => ApiError::Internal(e.to_string()),
+            LoginError::Token(e) => e.into(),
+            LoginError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Token(e) => e.into(),
+            RefreshError::NoUserId => ApiError::NoUserId,
+            RefreshError::NoActiveAccount => ApiError::NoActiveAccountForToken,
+            RefreshError::Store(e) => e.into(),
+        }
+    }
+}
+
 const NO_USER_ID: &str = "Token contained no recognizable user identification";
 
 fn detail(message: &str) -> Value {
@@ -135,6 +157,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 detail_code(NO_USER_ID, "token_not_valid"),
             ),
+            ApiError::Auth(AuthError::Store(e)) => Self::from(e.clone()).status_and_body(),
             ApiError::Auth(auth) => (StatusCode::UNAUTHORIZED, auth_body(auth)),
             ApiError::MethodNotAllowed(method) => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -214,6 +237,8 @@ fn auth_body(error: &AuthError) -> Value {
         AuthError::NoUserId => detail_code(NO_USER_ID, "token_not_valid"),
         AuthError::UserNotFound => detail_code("User not found", "user_not_found"),
         AuthError::UserInactive => detail_code("User is inactive", "user_inactive"),
+        // `From<AuthError>` answers store failures as store failures; never a 401.
+        AuthError::Store(_) => detail("Service temporarily unavailable."),
     }
 }
 
@@ -231,14 +256,32 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
-        // The metrics layer reads what went wrong from here (one place counts every refusal).
-        response.extensions_mut().insert(std::sync::Arc::new(self));
+        // The metrics layer and [`Challenge::answer`] read what went wrong from here.
+        response.extensions_mut().insert(Arc::new(self));
         response
     }
 }
 
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        ApiError::Auth(e)
+/// The `WWW-Authenticate` challenge every 401 carries, as DRF's `authenticate_header` gives it:
+/// the first of `auth_header_types`, realm "api". Built once at start-up.
+#[derive(Clone, Debug)]
+pub struct Challenge(Option<HeaderValue>);
+
+impl Challenge {
+    /// The challenge for `scheme`.
+    pub fn new(scheme: &str) -> Challenge {
+        Challenge(HeaderValue::from_str(&format!("{scheme} realm=\"api\"")).ok())
+    }
+
+    /// Adds the challenge to `response` when it answers an [`ApiError`] with 401. Called once
+    /// per API response by the router's limits middleware, which holds the configuration.
+    pub fn answer(&self, response: &mut Response) {
+        let refused = response.status() == StatusCode::UNAUTHORIZED
+            && response.extensions().get::<Arc<ApiError>>().is_some();
+        if let (true, Some(value)) = (refused, &self.0) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value.clone());
+        }
     }
 }

@@ -190,7 +190,7 @@ pub async fn protected_method_not_allowed(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let header = headers
-        .get(&state.settings().auth_header_name)
+        .get(&state.config().auth.auth_header_name)
         .map(|v| v.as_bytes());
     authenticate_header(&state, header, now()).await?;
     Err(ApiError::MethodNotAllowed(method))

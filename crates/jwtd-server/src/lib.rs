@@ -25,7 +25,7 @@ use jwtd_token::TokenEngine;
 pub use config::Config;
 pub use password::Passwords;
 pub use server::{Listeners, Tls, serve};
-pub use state::{AppState, Settings};
+pub use state::AppState;
 
 /// Builds the state for `config` from a ready store and loaded keys.
 pub fn app_state(
@@ -33,17 +33,18 @@ pub fn app_state(
     store: Arc<dyn Store>,
     keys: jwtd_token::Keys,
 ) -> Result<AppState, password::HashError> {
-    let engine = TokenEngine::new(keys, config.policy.clone());
-    let passwords = Passwords::new(config.password_hash_concurrency)?;
+    let engine = TokenEngine::new(keys, config.tokens.policy.clone());
+    let throttling = &config.throttling;
+    let passwords = Passwords::new(throttling.password_hash_concurrency)?;
     let throttle = throttle::LoginThrottle::new(
-        config.login_rate_per_address,
-        config.login_rate_per_username,
+        throttling.login_rate_per_address,
+        throttling.login_rate_per_username,
     );
     Ok(AppState::new(
         store,
         engine,
         passwords,
-        Settings::from_config(config),
+        config.clone(),
         throttle,
     ))
 }

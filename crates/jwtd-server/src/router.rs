@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
@@ -24,73 +24,64 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::client::{ClientAddr, TrustedProxies, attach_client_addr};
-use crate::error::ApiError;
+use crate::config::Config;
+use crate::error::{ApiError, Challenge};
 use crate::handlers::{self, options_metadata};
 use crate::state::AppState;
 
+/// A simplejwt view's DRF metadata (name, docstring, serializer fields), answered to `OPTIONS`.
 struct TokenView {
-    path: &'static str,
     name: &'static str,
     description: &'static str,
     fields: &'static [(&'static str, &'static str, bool)],
 }
 
-/// simplejwt's views, with their DRF metadata (name, docstring, serializer fields).
-const TOKEN_VIEWS: &[TokenView] = &[
-    TokenView {
-        path: "/api/token/",
-        name: "Token Obtain Pair",
-        description: "Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.",
-        fields: &[
-            ("username", "Username", false),
-            ("password", "Password", false),
-        ],
-    },
-    TokenView {
-        path: "/api/token/refresh/",
-        name: "Token Refresh",
-        description: "Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.",
-        fields: &[("refresh", "Refresh", false), ("access", "Access", true)],
-    },
-    TokenView {
-        path: "/api/token/verify/",
-        name: "Token Verify",
-        description: "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
-        fields: &[("token", "Token", false)],
-    },
-    TokenView {
-        path: "/api/token/blacklist/",
-        name: "Token Blacklist",
-        description: "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
-        fields: &[("refresh", "Refresh", false)],
-    },
-    TokenView {
-        path: "/api/token/sliding/",
-        name: "Token Obtain Sliding",
-        description: "Takes a set of user credentials and returns a sliding JSON web token to\nprove the authentication of those credentials.",
-        fields: &[
-            ("username", "Username", false),
-            ("password", "Password", false),
-            ("token", "Token", true),
-        ],
-    },
-    TokenView {
-        path: "/api/token/sliding/refresh/",
-        name: "Token Refresh Sliding",
-        description: "Takes a sliding JSON web token and returns a new, refreshed version if the\ntoken's refresh period has not expired.",
-        fields: &[("token", "Token", false)],
-    },
-];
+const OBTAIN_PAIR: TokenView = TokenView {
+    name: "Token Obtain Pair",
+    description: "Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.",
+    fields: &[
+        ("username", "Username", false),
+        ("password", "Password", false),
+    ],
+};
 
-fn token_route(view: &'static TokenView) -> MethodRouter<AppState> {
-    let handler = match view.path {
-        "/api/token/" => post(handlers::obtain_pair),
-        "/api/token/refresh/" => post(handlers::refresh),
-        "/api/token/verify/" => post(handlers::verify),
-        "/api/token/blacklist/" => post(handlers::blacklist),
-        "/api/token/sliding/" => post(handlers::obtain_sliding),
-        _ => post(handlers::refresh_sliding),
-    };
+const REFRESH: TokenView = TokenView {
+    name: "Token Refresh",
+    description: "Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.",
+    fields: &[("refresh", "Refresh", false), ("access", "Access", true)],
+};
+
+const VERIFY: TokenView = TokenView {
+    name: "Token Verify",
+    description: "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+    fields: &[("token", "Token", false)],
+};
+
+const BLACKLIST: TokenView = TokenView {
+    name: "Token Blacklist",
+    description: "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
+    fields: &[("refresh", "Refresh", false)],
+};
+
+const OBTAIN_SLIDING: TokenView = TokenView {
+    name: "Token Obtain Sliding",
+    description: "Takes a set of user credentials and returns a sliding JSON web token to\nprove the authentication of those credentials.",
+    fields: &[
+        ("username", "Username", false),
+        ("password", "Password", false),
+        ("token", "Token", true),
+    ],
+};
+
+const REFRESH_SLIDING: TokenView = TokenView {
+    name: "Token Refresh Sliding",
+    description: "Takes a sliding JSON web token and returns a new, refreshed version if the\ntoken's refresh period has not expired.",
+    fields: &[("token", "Token", false)],
+};
+
+/// A token endpoint: `handler` for POST, DRF's metadata for OPTIONS, 405 for the rest, and
+/// `Allow: POST, OPTIONS` and `Cache-Control: no-store` on every answer.
+fn token_view(handler: MethodRouter<AppState>, view: &'static TokenView) -> MethodRouter<AppState> {
     handler
         .options(move || async move { options_metadata(view.name, view.description, view.fields) })
         .fallback(handlers::token_method_not_allowed)
@@ -98,12 +89,15 @@ fn token_route(view: &'static TokenView) -> MethodRouter<AppState> {
             header::ALLOW,
             HeaderValue::from_static("POST, OPTIONS"),
         ))
-        .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer::<_, Infallible>(no_store())
 }
 
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}
+
+/// A view for authenticated callers: other methods are refused after authentication, as DRF
+/// does, and every answer says `Allow: GET, HEAD, OPTIONS`.
 fn protected_route(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     route
         .fallback(handlers::protected_method_not_allowed)
@@ -131,15 +125,20 @@ fn both_slashes(
 struct ApiLimits {
     state: AppState,
     permits: Arc<Semaphore>,
+    challenge: Challenge,
 }
 
 async fn api_limits(State(limits): State<ApiLimits>, request: Request, next: Next) -> Response {
-    let ApiLimits { state, permits } = limits;
+    let ApiLimits {
+        state,
+        permits,
+        challenge,
+    } = limits;
     let Ok(_permit) = permits.try_acquire() else {
         state.metrics().shed();
         return ApiError::Overloaded.into_response();
     };
-    let timeout = state.settings().limits.request_timeout;
+    let timeout = state.config().server.limits.request_timeout;
     let mut response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -147,36 +146,54 @@ async fn api_limits(State(limits): State<ApiLimits>, request: Request, next: Nex
             return ApiError::Timeout.into_response();
         }
     };
-    if response.status() == StatusCode::UNAUTHORIZED {
-        let scheme = &state.settings().auth_header_types[0];
-        if let Ok(value) = HeaderValue::from_str(&format!("{scheme} realm=\"api\"")) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-    }
+    challenge.answer(&mut response);
     response
 }
 
-/// The application router: the API under the server's limits, plus health and metrics.
+/// The application router: the API under the server's limits, plus health, keys and metrics.
+/// Each path is served with and without its trailing slash.
 pub fn router(state: AppState) -> Router {
-    let settings = state.settings().clone();
-    let limits = settings.limits;
-    let mut api = Router::new();
-    for view in TOKEN_VIEWS {
-        api = both_slashes(api, view.path, token_route(view));
-    }
-    api = both_slashes(api, "/hello/", protected_route(get(handlers::hello)));
-    api = both_slashes(api, "/api/me/", protected_route(get(handlers::me)));
-    api = both_slashes(
+    let server = &state.config().server;
+    let limits = server.limits;
+    let api = Router::new();
+    let api = both_slashes(
+        api,
+        "/api/token/",
+        token_view(post(handlers::obtain_pair), &OBTAIN_PAIR),
+    );
+    let api = both_slashes(
+        api,
+        "/api/token/refresh/",
+        token_view(post(handlers::refresh), &REFRESH),
+    );
+    let api = both_slashes(
+        api,
+        "/api/token/verify/",
+        token_view(post(handlers::verify), &VERIFY),
+    );
+    let api = both_slashes(
+        api,
+        "/api/token/blacklist/",
+        token_view(post(handlers::blacklist), &BLACKLIST),
+    );
+    let api = both_slashes(
+        api,
+        "/api/token/sliding/",
+        token_view(post(handlers::obtain_sliding), &OBTAIN_SLIDING),
+    );
+    let api = both_slashes(
+        api,
+        "/api/token/sliding/refresh/",
+        token_view(post(handlers::refresh_sliding), &REFRESH_SLIDING),
+    );
+    let api = both_slashes(api, "/hello/", protected_route(get(handlers::hello)));
+    let api = both_slashes(api, "/api/me/", protected_route(get(handlers::me)));
+    let api = both_slashes(
         api,
         "/api/auth/check/",
-        any(handlers::auth_check).layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        )),
+        any(handlers::auth_check).layer::<_, Infallible>(no_store()),
     );
-    api = both_slashes(
+    let api = both_slashes(
         api,
         "/ping/",
         get(handlers::ping).layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
@@ -187,6 +204,7 @@ pub fn router(state: AppState) -> Router {
     let limits_state = ApiLimits {
         state: state.clone(),
         permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+        challenge: Challenge::new(&state.config().auth.auth_header_types[0]),
     };
     let api = api
         .fallback(handlers::not_found)
@@ -199,7 +217,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/.well-known/jwks.json", get(handlers::jwks));
-    if settings.metrics_on_main_listener {
+    if server.metrics_on_main_listener() {
         router = router.route("/metrics", get(handlers::metrics));
     }
     with_common_layers(router, &state).with_state(state)
@@ -220,14 +238,14 @@ pub fn metrics_router(state: AppState) -> Router {
 /// for each request, and each `from_fn` middleware clones (and boxes) everything inside it once
 /// more; so jwtd's own per-request work is one middleware, [`front_door`], not several.
 fn with_common_layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let settings = state.settings();
+    let config = state.config();
     let front = FrontDoor {
         state: state.clone(),
-        trusted: Arc::new(settings.trusted_proxies.clone()),
-        hsts: settings
-            .hsts
-            .as_deref()
-            .and_then(|value| HeaderValue::from_str(value).ok()),
+        trusted: Arc::new(config.server.trusted_proxies.clone()),
+        hsts: config
+            .server
+            .hsts()
+            .and_then(|value| HeaderValue::from_str(&value).ok()),
     };
     // Outer to inner.
     let layers = ServiceBuilder::new()
@@ -241,7 +259,7 @@ fn with_common_layers(router: Router<AppState>, state: &AppState) -> Router<AppS
                 .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(option_layer(cors_layer(settings)));
+        .layer(option_layer(cors_layer(config)));
     router.layer(layers)
 }
 
@@ -344,8 +362,8 @@ fn access_log(response: &Response, latency: Duration, _span: &Span) {
     );
 }
 
-fn cors_layer(settings: &crate::state::Settings) -> Option<CorsLayer> {
-    let cors = &settings.cors;
+fn cors_layer(config: &Config) -> Option<CorsLayer> {
+    let cors = &config.server.cors;
     if cors.allowed_origins.is_empty() {
         return None;
     }
@@ -366,7 +384,7 @@ fn cors_layer(settings: &crate::state::Settings) -> Option<CorsLayer> {
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
-                settings.auth_header_name.clone(),
+                config.auth.auth_header_name.clone(),
                 request_id.clone(),
             ])
             .expose_headers([request_id, header::RETRY_AFTER, header::WWW_AUTHENTICATE])

@@ -1,14 +1,55 @@
 //! The token service: login, refresh (with rotation and blacklisting), verify, blacklist and
 //! sliding tokens, in simplejwt's order of checks (contract 1.3, 1.5).
-
-use jwtd_store::{Blacklisting, TokenRecord, User};
-use jwtd_token::{Decoded, Issued, Pair, TokenError, TokenType, UserIdClaim};
+//!
+//! Services speak the domain: [`LoginError`] and [`RefreshError`] say what went wrong, and
+//! `error.rs` alone turns them into statuses, simplejwt's bodies and headers.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
-use crate::error::ApiError;
+use jwtd_store::{Blacklisting, Store, StoreError, TokenRecord, User};
+use jwtd_token::{Decoded, Issued, Pair, TokenEngine, TokenError, TokenType, UserIdClaim};
+
 use crate::metrics::LoginOutcome;
+use crate::password::HashError;
 use crate::state::AppState;
+
+/// Why a login (`/api/token/`, `/api/token/sliding/`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Too many attempts from this address or for this username; retry after this long.
+    #[error("throttled for {0:?}")]
+    Throttled(Duration),
+    /// Unknown user, wrong password or inactive user, indistinguishably.
+    #[error("bad credentials")]
+    BadCredentials,
+    /// The hashing pool failed.
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    /// The token could not be signed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The store could not answer or write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a token presented in a body (refresh, verify, blacklist, sliding refresh) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The token itself is refused: signature, claims, type, or blacklist.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The token names no usable user id.
+    #[error("no user id")]
+    NoUserId,
+    /// The token's user is inactive or gone.
+    #[error("no active account")]
+    NoActiveAccount,
+    /// The store could not answer or write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// The answer to a refresh: a new access token, and a new refresh token when rotating.
 #[derive(Debug)]
@@ -26,24 +67,20 @@ pub async fn authenticate(
     username: &str,
     password: String,
     client: Option<IpAddr>,
-) -> Result<User, ApiError> {
+) -> Result<User, LoginError> {
     state
         .throttle()
         .check(client, username)
-        .map_err(ApiError::Throttled)?;
+        .map_err(LoginError::Throttled)?;
     let user = state.store().user_by_username(username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = state
-        .passwords()
-        .verify(password, stored)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let matches = state.passwords().verify(password, stored).await?;
     match user {
         Some(user) if matches && user.is_active => {
             state.metrics().login(LoginOutcome::Succeeded);
             Ok(user)
         }
-        _ => Err(ApiError::BadCredentials),
+        _ => Err(LoginError::BadCredentials),
     }
 }
 
@@ -56,7 +93,7 @@ fn record(issued: &Issued, user_id: Option<i64>) -> TokenRecord {
     }
 }
 
-fn record_of(decoded: &Decoded, now: i64) -> Result<TokenRecord, ApiError> {
+fn record_of(decoded: &Decoded, now: i64) -> Result<TokenRecord, TokenError> {
     Ok(TokenRecord {
         jti: decoded.jti().ok_or(TokenError::NoId)?.to_owned(),
         user_id: match decoded.user_id() {
@@ -72,8 +109,8 @@ fn record_of(decoded: &Decoded, now: i64) -> Result<TokenRecord, ApiError> {
     })
 }
 
-async fn after_login(state: &AppState, user: &User, now: i64) -> Result<(), ApiError> {
-    if state.settings().update_last_login {
+async fn after_login(state: &AppState, user: &User, now: i64) -> Result<(), StoreError> {
+    if state.config().tokens.update_last_login {
         state.store().record_login(user.id, now).await?;
     }
     Ok(())
@@ -86,7 +123,7 @@ pub async fn obtain_pair(
     password: String,
     client: Option<IpAddr>,
     now: i64,
-) -> Result<Pair, ApiError> {
+) -> Result<Pair, LoginError> {
     let user = authenticate(state, username, password, client).await?;
     let pair = state.engine().issue_pair(user.id, now)?;
     state.metrics().issued(TokenType::Access.as_str());
@@ -106,7 +143,7 @@ pub async fn obtain_sliding(
     password: String,
     client: Option<IpAddr>,
     now: i64,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, LoginError> {
     let user = authenticate(state, username, password, client).await?;
     let token = state.engine().issue_sliding(user.id, now)?;
     state.metrics().issued(TokenType::Sliding.as_str());
@@ -125,35 +162,40 @@ async fn decode_revocable(
     token: &str,
     expected: TokenType,
     now: i64,
-) -> Result<Decoded, ApiError> {
+) -> Result<Decoded, RefreshError> {
     let decoded = state.engine().decode(token, now)?;
-    if let Some(jti) = decoded.jti()
-        && state.store().is_blacklisted(jti).await?
-    {
-        return Err(TokenError::Blacklisted.into());
-    }
+    refuse_blacklisted(state.store(), &decoded).await?;
     decoded.check(Some(expected))?;
     Ok(decoded)
 }
 
+async fn refuse_blacklisted(store: &dyn Store, decoded: &Decoded) -> Result<(), RefreshError> {
+    if let Some(jti) = decoded.jti()
+        && store.is_blacklisted(jti).await?
+    {
+        return Err(TokenError::Blacklisted.into());
+    }
+    Ok(())
+}
+
 /// The token's user must exist and be active (B1: a deleted user is refused, not a crash).
-async fn require_active_owner(state: &AppState, decoded: &Decoded) -> Result<i64, ApiError> {
+async fn require_active_owner(state: &AppState, decoded: &Decoded) -> Result<i64, RefreshError> {
     let id = match decoded.user_id() {
         UserIdClaim::Id(id) => id,
-        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(ApiError::NoUserId),
+        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(RefreshError::NoUserId),
     };
     match state.store().user_by_id(id).await? {
-        Some(user) if user.is_active || !state.settings().check_user_is_active => Ok(id),
-        _ => Err(ApiError::NoActiveAccountForToken),
+        Some(user) if user.is_active || !state.config().auth.check_user_is_active => Ok(id),
+        _ => Err(RefreshError::NoActiveAccount),
     }
 }
 
 /// `POST /api/token/refresh/`.
-pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshed, ApiError> {
+pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshed, RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
     let user_id = require_active_owner(state, &decoded).await?;
     let access = state.engine().access_from(&decoded, now)?;
-    let settings = state.settings();
+    let settings = &state.config().tokens;
     if !settings.rotate_refresh_tokens {
         state.metrics().issued(TokenType::Access.as_str());
         state.metrics().refreshed();
@@ -165,15 +207,15 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
     let successor = state.engine().rotate(&decoded, now)?;
     let outcome = state
         .store()
-        .rotate(
-            &record_of(&decoded, now)?,
-            &record(&successor, Some(user_id)),
-            settings.blacklist_after_rotation,
-            now,
-        )
+        .rotate(jwtd_store::RotationRequest {
+            old: record_of(&decoded, now)?,
+            new: record(&successor, Some(user_id)),
+            blacklist_old: settings.blacklist_after_rotation,
+            at: now,
+        })
         .await?;
     match outcome {
-        Blacklisting::Added => {
+        jwtd_store::Rotation::Rotated { .. } => {
             state.metrics().issued(TokenType::Access.as_str());
             state.metrics().issued(TokenType::Refresh.as_str());
             state.metrics().refreshed();
@@ -183,25 +225,32 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
             })
         }
         // Another request rotated this token first: exactly one wins (B5).
-        Blacklisting::AlreadyBlacklisted => Err(TokenError::Blacklisted.into()),
+        jwtd_store::Rotation::AlreadyBlacklisted => Err(TokenError::Blacklisted.into()),
     }
 }
 
-/// `POST /api/token/verify/`: any type; the blacklist is always consulted (B4).
-pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), ApiError> {
-    let decoded = state.engine().decode(token, now)?;
-    decoded.check(None)?;
-    if let Some(jti) = decoded.jti()
-        && state.store().is_blacklisted(jti).await?
-    {
-        return Err(TokenError::Blacklisted.into());
-    }
+/// `POST /api/token/verify/`.
+pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
+    check_token(state.engine(), state.store(), token, now).await?;
     state.metrics().verified();
     Ok(())
 }
 
+/// A token of any type is valid: signature and claims, then the blacklist, which is always
+/// consulted (B4). What `/api/token/verify/` and `jwtd token verify` answer.
+pub async fn check_token(
+    engine: &TokenEngine,
+    store: &dyn Store,
+    token: &str,
+    now: i64,
+) -> Result<(), RefreshError> {
+    let decoded = engine.decode(token, now)?;
+    decoded.check(None)?;
+    refuse_blacklisted(store, &decoded).await
+}
+
 /// `POST /api/token/blacklist/`.
-pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), ApiError> {
+pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
     match state
         .store()
@@ -214,7 +263,11 @@ pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), Ap
 }
 
 /// `POST /api/token/sliding/refresh/`.
-pub async fn refresh_sliding(state: &AppState, token: &str, now: i64) -> Result<Issued, ApiError> {
+pub async fn refresh_sliding(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Issued, RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Sliding, now).await?;
     let renewed = state.engine().renew_sliding(&decoded, now)?;
     require_active_owner(state, &decoded).await?;

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use jwtd_server::config::{self, Config, DatabaseUrl, LogFormat};
-use jwtd_server::{Listeners, Passwords, Tls, app_state, tokens};
+use jwtd_server::config::{self, Config, DatabaseUrl, LogFormat, StoreConfig};
+use jwtd_server::tokens::{self, RefreshError};
+use jwtd_server::{Listeners, Passwords, Tls, app_state};
 use jwtd_store::{NewUser, Store, StoreError, TokenRecord, User};
 use jwtd_store_postgres::{PostgresOptions, PostgresStore};
 use jwtd_store_sqlite::SqliteStore;
@@ -56,7 +57,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 fn init_logging(config: &Config, serving: bool) {
     // Commands other than serve speak on stdout; their logs are warnings only, on stderr.
     let level = if serving {
-        config.log_level.as_str()
+        config.log.level.as_str()
     } else {
         "warn"
     };
@@ -67,7 +68,7 @@ fn init_logging(config: &Config, serving: bool) {
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let _ = match config.log_format {
+    let _ = match config.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
@@ -75,16 +76,16 @@ fn init_logging(config: &Config, serving: bool) {
 
 /// Opens the store named by `database_url` and applies migrations.
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    open_store_at(&config.database_url, config).await
+    open_store_at(&config.store.database_url, &config.store).await
 }
 
 /// Opens the store at `database_url` with the configured pool settings and applies migrations.
-async fn open_store_at(database_url: &DatabaseUrl, config: &Config) -> Result<Arc<dyn Store>> {
+async fn open_store_at(database_url: &DatabaseUrl, config: &StoreConfig) -> Result<Arc<dyn Store>> {
     let url = database_url.expose();
     let store: Arc<dyn Store> = if PostgresStore::accepts_url(url) {
         let options = PostgresOptions {
-            pool_size: config.database.pool_size,
-            connect_timeout: config.database.connect_timeout,
+            pool_size: config.pool.pool_size,
+            connect_timeout: config.pool.connect_timeout,
             ..PostgresOptions::default()
         };
         Arc::new(
@@ -110,15 +111,16 @@ async fn open_store_at(database_url: &DatabaseUrl, config: &Config) -> Result<Ar
 /// `jwtd copy-store`: a consistent snapshot of the configured store, written into an empty
 /// target in one transaction, then read back and compared.
 async fn copy_store(config: &Config, target_url: &DatabaseUrl) -> Result<()> {
-    if target_url.expose() == config.database_url.expose() {
+    let source_url = &config.store.database_url;
+    if target_url.expose() == source_url.expose() {
         bail!("--to names the configured database itself ({target_url})");
     }
     let source = open_store(config).await?;
-    let target = open_store_at(target_url, config).await?;
+    let target = open_store_at(target_url, &config.store).await?;
     let snapshot = source
         .export()
         .await
-        .with_context(|| format!("reading {}", config.database_url))?;
+        .with_context(|| format!("reading {source_url}"))?;
     target
         .import(&snapshot)
         .await
@@ -129,16 +131,14 @@ async fn copy_store(config: &Config, target_url: &DatabaseUrl) -> Result<()> {
         .with_context(|| format!("reading back {target_url}"))?;
     if copied != snapshot {
         bail!(
-            "the copy in {target_url} differs from {} when read back; do not switch to it",
-            config.database_url
+            "the copy in {target_url} differs from {source_url} when read back; do not switch to it",
         );
     }
     println!(
-        "copied {} users, {} issued tokens and {} blacklist entries from {} to {target_url}",
+        "copied {} users, {} issued tokens and {} blacklist entries from {source_url} to {target_url}",
         snapshot.users.len(),
         snapshot.issued.len(),
         snapshot.blacklisted.len(),
-        config.database_url
     );
     Ok(())
 }
@@ -152,14 +152,23 @@ fn load_keys(config: &Config) -> Result<jwtd_token::Keys> {
     })?)
 }
 
+/// The token engine of `config`'s keys and policy: all a token command needs of the server.
+fn token_engine(config: &Config) -> Result<TokenEngine> {
+    Ok(TokenEngine::new(
+        load_keys(config)?,
+        config.tokens.policy.clone(),
+    ))
+}
+
 async fn serve(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
     let keys = load_keys(&config)?;
-    let tls = config.tls.as_ref().map(Tls::load).transpose()?;
+    let server = &config.server;
+    let tls = server.tls.as_ref().map(Tls::load).transpose()?;
     let state = app_state(&config, store, keys)?;
-    let api = std::net::TcpListener::bind(config.listen)
-        .with_context(|| format!("listen: cannot bind {}", config.listen))?;
-    let metrics = config
+    let api = std::net::TcpListener::bind(server.listen)
+        .with_context(|| format!("listen: cannot bind {}", server.listen))?;
+    let metrics = server
         .metrics_listen
         .map(|address| {
             std::net::TcpListener::bind(address)
@@ -170,9 +179,9 @@ async fn serve(config: Config) -> Result<()> {
     tracing::info!(
         %address,
         tls = tls.is_some(),
-        metrics = %config.metrics_listen.map_or_else(|| "on the main listener".to_owned(), |a| a.to_string()),
-        algorithm = %config.algorithm,
-        database = %config.database_url,
+        metrics = %server.metrics_listen.map_or_else(|| "on the main listener".to_owned(), |a| a.to_string()),
+        algorithm = %config.keys.algorithm,
+        database = %config.store.database_url,
         "jwtd listening"
     );
     if tls.is_none() && !address.ip().is_loopback() {
@@ -187,7 +196,7 @@ async fn serve(config: Config) -> Result<()> {
     jwtd_server::serve(
         Listeners { api, metrics },
         state,
-        config.limits,
+        server.limits,
         tls,
         shutdown_signal(),
     )
@@ -434,7 +443,7 @@ async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
             if !user.is_active {
                 bail!("user {username:?} is inactive");
             }
-            let engine = TokenEngine::new(load_keys(config)?, config.policy.clone());
+            let engine = token_engine(config)?;
             let pair = engine.issue_pair(user.id, jwtd_server::state::now())?;
             let refresh = &pair.refresh;
             store
@@ -453,17 +462,18 @@ async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
         }
         TokenCommand::Verify { token } => {
             let store = open_store(config).await?;
-            let state = app_state(config, store, load_keys(config)?)?;
-            match tokens::verify(&state, token.trim(), jwtd_server::state::now()).await {
+            let engine = token_engine(config)?;
+            let now = jwtd_server::state::now();
+            match tokens::check_token(&engine, store.as_ref(), token.trim(), now).await {
                 Ok(()) => {
                     println!("valid");
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(jwtd_server::error::ApiError::Token(reason)) => {
+                Err(RefreshError::Token(reason)) => {
                     eprintln!("invalid: {reason}");
                     Ok(ExitCode::from(1))
                 }
-                Err(other) => Err(anyhow!("cannot verify: {other:?}")),
+                Err(other) => Err(anyhow!("cannot verify: {other}")),
             }
         }
     }

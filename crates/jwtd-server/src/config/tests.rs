@@ -1,3 +1,10 @@
+//! The configuration as an operator writes it: defaults, layering, errors naming the setting,
+//! key loading and redaction.
+
+use std::time::Duration;
+
+use jwtd_token::{Algorithm, TokenType};
+
 use super::*;
 
 fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -17,39 +24,62 @@ fn write(dir: &Path, text: &str) -> PathBuf {
 fn defaults_are_simplejwt_defaults() {
     let (config, warnings) = load(None, &vars(&[])).unwrap();
     assert!(warnings.is_empty());
-    assert_eq!(config.listen.to_string(), "127.0.0.1:8000");
-    assert_eq!(config.database_url.expose(), "sqlite://jwtd-data/jwtd.db");
-    assert_eq!(config.limits.max_body_bytes, 65_536);
-    assert_eq!(config.limits.header_read_timeout, Duration::from_secs(10));
-    assert_eq!(config.limits.request_timeout, Duration::from_secs(30));
-    assert_eq!(config.limits.shutdown_timeout, Duration::from_secs(30));
-    assert_eq!(config.limits.max_concurrent_requests, 1024);
-    assert_eq!(config.login_rate_per_address.unwrap().to_string(), "30/min");
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8000");
     assert_eq!(
-        config.login_rate_per_username.unwrap().to_string(),
+        config.store.database_url.expose(),
+        "sqlite://jwtd-data/jwtd.db"
+    );
+    assert_eq!(config.server.limits.max_body_bytes, 65_536);
+    assert_eq!(
+        config.server.limits.header_read_timeout,
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        config.server.limits.request_timeout,
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        config.server.limits.shutdown_timeout,
+        Duration::from_secs(30)
+    );
+    assert_eq!(config.server.limits.max_concurrent_requests, 1024);
+    assert_eq!(
+        config
+            .throttling
+            .login_rate_per_address
+            .unwrap()
+            .to_string(),
+        "30/min"
+    );
+    assert_eq!(
+        config
+            .throttling
+            .login_rate_per_username
+            .unwrap()
+            .to_string(),
         "10/min"
     );
-    assert_eq!(config.tls, None);
-    assert_eq!(config.metrics_listen, None);
-    assert!(config.cors.allowed_origins.is_empty() && !config.cors.allow_credentials);
-    assert_eq!(config.database.pool_size, 16);
-    assert_eq!(config.database.connect_timeout, Duration::from_secs(5));
-    assert_eq!(config.data_dir, PathBuf::from("jwtd-data"));
-    assert_eq!(config.algorithm, Algorithm::HS256);
-    assert_eq!(config.policy.access_lifetime, 300);
-    assert_eq!(config.policy.refresh_lifetime, 86_400);
-    assert_eq!(config.policy.leeway, 0);
+    assert_eq!(config.server.tls, None);
+    assert_eq!(config.server.metrics_listen, None);
+    assert!(config.server.cors.allowed_origins.is_empty() && !config.server.cors.allow_credentials);
+    assert_eq!(config.store.pool.pool_size, 16);
+    assert_eq!(config.store.pool.connect_timeout, Duration::from_secs(5));
+    assert_eq!(config.store.data_dir, PathBuf::from("jwtd-data"));
+    assert_eq!(config.keys.algorithm, Algorithm::HS256);
+    assert_eq!(config.tokens.policy.access_lifetime, 300);
+    assert_eq!(config.tokens.policy.refresh_lifetime, 86_400);
+    assert_eq!(config.tokens.policy.leeway, 0);
     assert!(
-        !config.rotate_refresh_tokens
-            && !config.blacklist_after_rotation
-            && !config.update_last_login
+        !config.tokens.rotate_refresh_tokens
+            && !config.tokens.blacklist_after_rotation
+            && !config.tokens.update_last_login
     );
-    assert!(config.check_user_is_active);
-    assert_eq!(config.auth_header_types, vec!["Bearer".to_owned()]);
-    assert_eq!(config.auth_header_name.as_str(), "authorization");
-    assert_eq!(config.auth_token_types, vec![TokenType::Access]);
+    assert!(config.auth.check_user_is_active);
+    assert_eq!(config.auth.auth_header_types, vec!["Bearer".to_owned()]);
+    assert_eq!(config.auth.auth_header_name.as_str(), "authorization");
+    assert_eq!(config.auth.auth_token_types, vec![TokenType::Access]);
     assert!(
-        matches!(config.signing_key, KeySource::Generated(ref p) if p == Path::new("jwtd-data/signing-key"))
+        matches!(config.keys.signing_key, KeySource::Generated(ref p) if p == Path::new("jwtd-data/signing-key"))
     );
 }
 
@@ -61,9 +91,9 @@ fn env_wins_over_file_and_file_over_defaults() {
         "access_token_lifetime = \"10m\"\nleeway = 5\nrotate_refresh_tokens = true\n",
     );
     let (config, _) = load(Some(&file), &vars(&[("JWTD_ACCESS_TOKEN_LIFETIME", "1h")])).unwrap();
-    assert_eq!(config.policy.access_lifetime, 3600);
-    assert_eq!(config.policy.leeway, 5);
-    assert!(config.rotate_refresh_tokens);
+    assert_eq!(config.tokens.policy.access_lifetime, 3600);
+    assert_eq!(config.tokens.policy.leeway, 5);
+    assert!(config.tokens.rotate_refresh_tokens);
 }
 
 #[test]
@@ -271,11 +301,11 @@ fn debug_redacts_secrets() {
         assert!(!shown.contains("pg-password-42"), "{shown}");
     }
     assert_eq!(
-        config.database_url.to_string(),
+        config.store.database_url.to_string(),
         "postgres://jwtd:[redacted]@db:5432/jwtd"
     );
     assert_eq!(
-        config.database_url.expose(),
+        config.store.database_url.expose(),
         "postgres://jwtd:pg-password-42@db:5432/jwtd"
     );
     // An error about the URL does not print the password either.

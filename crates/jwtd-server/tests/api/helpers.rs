@@ -137,7 +137,7 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
             metrics: None,
         },
         state.clone(),
-        config.limits,
+        config.server.limits,
         None,
         async move {
             let _ = stop.await;

@@ -104,7 +104,7 @@ async fn requests_over_the_time_limit_are_503_json() {
         .await,
     );
     app.create_user("alice", PASSWORD, true).await;
-    let attempts: Vec<_> = (0..120)
+    let attempts: Vec<_> = (0..400)
         .map(|_| {
             let app = Arc::clone(&app);
             tokio::spawn(async move { app.login("alice", PASSWORD).await })
@@ -668,13 +668,10 @@ impl Store for Switchable {
     }
     async fn rotate(
         &self,
-        old: &TokenRecord,
-        new: &TokenRecord,
-        blacklist_old: bool,
-        at: i64,
-    ) -> Result<Blacklisting, StoreError> {
+        request: jwtd_store::RotationRequest,
+    ) -> Result<jwtd_store::Rotation, StoreError> {
         self.check()?;
-        self.inner.rotate(old, new, blacklist_old, at).await
+        self.inner.rotate(request).await
     }
     async fn flush_expired(&self, now: i64) -> Result<Flushed, StoreError> {
         self.check()?;
@@ -716,7 +713,7 @@ async fn readyz_turns_503_while_the_store_is_unavailable() {
             metrics: None,
         },
         state,
-        config.limits,
+        config.server.limits,
         None,
         std::future::pending(),
     ));

@@ -1,0 +1,197 @@
+//! The signing and verifying keys: which algorithm, where each key comes from, and loading
+//! them (generating the default HMAC secret on first use).
+
+use std::path::{Path, PathBuf};
+
+use jwtd_token::Algorithm;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::ConfigError;
+use super::sources::RawConfig;
+use super::values::invalid;
+
+/// The algorithm and the keys' sources.
+#[derive(Clone, Debug)]
+pub struct KeyConfig {
+    /// `algorithm`.
+    pub algorithm: Algorithm,
+    /// `signing_key` or `signing_key_file`, or a generated secret.
+    pub signing_key: KeySource,
+    /// `verifying_key` or `verifying_key_file` (PEM public key), if any.
+    pub verifying_key: Option<KeySource>,
+}
+
+/// Where a key comes from.
+#[derive(Clone)]
+pub enum KeySource {
+    /// Written in the configuration.
+    Inline(SecretString),
+    /// Read from a file.
+    File(PathBuf),
+    /// Not configured: an HMAC secret generated once in the data directory.
+    Generated(PathBuf),
+}
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Inline(_) => f.write_str("Inline([redacted])"),
+            KeySource::File(path) => f.debug_tuple("File").field(path).finish(),
+            KeySource::Generated(path) => f.debug_tuple("Generated").field(path).finish(),
+        }
+    }
+}
+
+impl KeyConfig {
+    /// Checks the key settings, taking them out of `raw`; a generated secret goes in `data_dir`.
+    pub(super) fn from_raw(raw: &mut RawConfig, data_dir: &Path) -> Result<KeyConfig, ConfigError> {
+        let algorithm_text = raw.algorithm.take().unwrap_or_else(|| "HS256".to_owned());
+        let algorithm: Algorithm = algorithm_text
+            .parse()
+            .map_err(|e: jwtd_token::UnknownAlgorithm| invalid("algorithm", e.to_string()))?;
+        let signing_key = match (raw.signing_key.take(), raw.signing_key_file.take()) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "signing_key",
+                    "set signing_key or signing_key_file, not both",
+                ));
+            }
+            (Some(key), None) => KeySource::Inline(key),
+            (None, Some(path)) => KeySource::File(path),
+            (None, None) if algorithm.min_hmac_key_len().is_some() => {
+                KeySource::Generated(data_dir.join("signing-key"))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "signing_key",
+                    format!(
+                        "{algorithm} needs a PEM private key in signing_key or signing_key_file"
+                    ),
+                ));
+            }
+        };
+        let verifying_key = match (raw.verifying_key.take(), raw.verifying_key_file.take()) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "verifying_key",
+                    "set verifying_key or verifying_key_file, not both",
+                ));
+            }
+            (Some(key), None) => Some(KeySource::Inline(SecretString::from(key))),
+            (None, Some(path)) => Some(KeySource::File(path)),
+            (None, None) => None,
+        };
+        Ok(KeyConfig {
+            algorithm,
+            signing_key,
+            verifying_key,
+        })
+    }
+
+    /// Loads the keys. With no key configured, an HMAC secret is generated in the data directory
+    /// (mode 0600) on first use and reused afterwards; `on_generate` is told its path.
+    pub fn load(&self, on_generate: impl FnOnce(&Path)) -> Result<jwtd_token::Keys, ConfigError> {
+        let signing: Vec<u8> = match &self.signing_key {
+            KeySource::Inline(secret) => secret.expose_secret().as_bytes().to_vec(),
+            KeySource::File(path) => std::fs::read(path)
+                .map_err(|e| invalid("signing_key_file", format!("{}: {e}", path.display())))?,
+            KeySource::Generated(path) => generated_secret(path, on_generate)?,
+        };
+        let verifying: Option<Vec<u8>> = match &self.verifying_key {
+            None => None,
+            Some(KeySource::Inline(text)) => Some(text.expose_secret().as_bytes().to_vec()),
+            Some(KeySource::File(path) | KeySource::Generated(path)) => {
+                Some(std::fs::read(path).map_err(|e| {
+                    invalid("verifying_key_file", format!("{}: {e}", path.display()))
+                })?)
+            }
+        };
+        let signing_setting = match self.signing_key {
+            KeySource::File(_) => "signing_key_file",
+            _ => "signing_key",
+        };
+        let verifying_setting = match self.verifying_key {
+            Some(KeySource::Inline(_)) => "verifying_key",
+            _ => "verifying_key_file",
+        };
+        jwtd_token::Keys::new(self.algorithm, &signing, verifying.as_deref()).map_err(|e| match e {
+            jwtd_token::KeyError::Verifying(_) => invalid(verifying_setting, e.to_string()),
+            jwtd_token::KeyError::Mismatch if verifying.is_some() => {
+                invalid(verifying_setting, e.to_string())
+            }
+            e => invalid(signing_setting, e.to_string()),
+        })
+    }
+}
+
+/// Reads the generated secret, creating it (mode 0600, never overwriting) when absent.
+fn generated_secret(path: &Path, on_generate: impl FnOnce(&Path)) -> Result<Vec<u8>, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) => return Ok(trim_newline(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(invalid(
+                "signing_key",
+                format!("cannot read {}: {e}", path.display()),
+            ));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| invalid("data_dir", format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let secret = jwtd_token::random_secret();
+    match write_new_private_file(path, secret.as_bytes()) {
+        Ok(()) => {
+            on_generate(path);
+            Ok(secret.into_bytes())
+        }
+        // Another process (a CLI call, a second start) created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read(path).map(trim_newline).map_err(|e| {
+                invalid(
+                    "signing_key",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })
+        }
+        Err(e) => Err(invalid(
+            "signing_key",
+            format!("cannot create {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Creates `path` readable by its owner only (0600), writes `bytes` and syncs them to disk.
+/// Never overwrites: an existing file is an `AlreadyExists` error.
+pub fn write_new_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Whether every user of the machine may read `path`.
+#[cfg(unix)]
+pub(super) fn world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
+}
+
+/// Whether every user of the machine may read `path` (no such notion here).
+#[cfg(not(unix))]
+pub(super) fn world_readable(_: &Path) -> bool {
+    false
+}
+
+/// Key files commonly end with a newline that is not part of the secret.
+fn trim_newline(mut bytes: Vec<u8>) -> Vec<u8> {
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    bytes
+}
