@@ -155,52 +155,50 @@ async fn api_limits(State(limits): State<ApiLimits>, request: Request, next: Nex
 pub fn router(state: AppState) -> Router {
     let server = &state.config().server;
     let limits = server.limits;
-    let api = Router::new();
-    let api = both_slashes(
-        api,
-        "/api/token/",
-        token_view(post(handlers::obtain_pair), &OBTAIN_PAIR),
-    );
-    let api = both_slashes(
-        api,
-        "/api/token/refresh/",
-        token_view(post(handlers::refresh), &REFRESH),
-    );
-    let api = both_slashes(
-        api,
-        "/api/token/verify/",
-        token_view(post(handlers::verify), &VERIFY),
-    );
-    let api = both_slashes(
-        api,
-        "/api/token/blacklist/",
-        token_view(post(handlers::blacklist), &BLACKLIST),
-    );
-    let api = both_slashes(
-        api,
-        "/api/token/sliding/",
-        token_view(post(handlers::obtain_sliding), &OBTAIN_SLIDING),
-    );
-    let api = both_slashes(
-        api,
-        "/api/token/sliding/refresh/",
-        token_view(post(handlers::refresh_sliding), &REFRESH_SLIDING),
-    );
-    let api = both_slashes(api, "/hello/", protected_route(get(handlers::hello)));
-    let api = both_slashes(api, "/api/me/", protected_route(get(handlers::me)));
-    let api = both_slashes(
-        api,
-        "/api/auth/check/",
-        any(handlers::auth_check).layer::<_, Infallible>(no_store()),
-    );
-    let api = both_slashes(
-        api,
-        "/ping/",
-        get(handlers::ping).layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        )),
-    );
+    let routes: [(&str, MethodRouter<AppState>); 10] = [
+        (
+            "/api/token/",
+            token_view(post(handlers::obtain_pair), &OBTAIN_PAIR),
+        ),
+        (
+            "/api/token/refresh/",
+            token_view(post(handlers::refresh), &REFRESH),
+        ),
+        (
+            "/api/token/verify/",
+            token_view(post(handlers::verify), &VERIFY),
+        ),
+        (
+            "/api/token/blacklist/",
+            token_view(post(handlers::blacklist), &BLACKLIST),
+        ),
+        (
+            "/api/token/sliding/",
+            token_view(post(handlers::obtain_sliding), &OBTAIN_SLIDING),
+        ),
+        (
+            "/api/token/sliding/refresh/",
+            token_view(post(handlers::refresh_sliding), &REFRESH_SLIDING),
+        ),
+        ("/hello/", protected_route(get(handlers::hello))),
+        ("/api/me/", protected_route(get(handlers::me))),
+        (
+            "/api/auth/check/",
+            any(handlers::auth_check).layer::<_, Infallible>(no_store()),
+        ),
+        (
+            "/ping/",
+            get(handlers::ping).layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
+                header::ALLOW,
+                HeaderValue::from_static("GET, HEAD, OPTIONS"),
+            )),
+        ),
+    ];
+    let api = routes
+        .into_iter()
+        .fold(Router::new(), |api, (path, route)| {
+            both_slashes(api, path, route)
+        });
     let limits_state = ApiLimits {
         state: state.clone(),
         permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
