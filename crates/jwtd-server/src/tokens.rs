@@ -90,10 +90,11 @@ fn record(issued: &Issued, user_id: Option<i64>) -> TokenRecord {
         user_id,
         issued_at: issued.issued_at,
         expires_at: issued.expires_at,
+        token: issued.token.clone(),
     }
 }
 
-fn record_of(decoded: &Decoded, now: i64) -> Result<TokenRecord, TokenError> {
+fn record_of(decoded: &Decoded, token: &str, now: i64) -> Result<TokenRecord, TokenError> {
     Ok(TokenRecord {
         jti: decoded.jti().ok_or(TokenError::NoId)?.to_owned(),
         user_id: match decoded.user_id() {
@@ -106,6 +107,7 @@ fn record_of(decoded: &Decoded, now: i64) -> Result<TokenRecord, TokenError> {
             .and_then(|v| v.as_f64())
             .map_or(now, |t| t as i64),
         expires_at: decoded.expires_at().ok_or(TokenError::NoExp)?,
+        token: token.to_owned(),
     })
 }
 
@@ -208,7 +210,7 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
     let outcome = state
         .store()
         .rotate(jwtd_store::RotationRequest {
-            old: record_of(&decoded, now)?,
+            old: record_of(&decoded, token, now)?,
             new: record(&successor, Some(user_id)),
             blacklist_old: settings.blacklist_after_rotation,
             at: now,
@@ -254,7 +256,7 @@ pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), Re
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
     match state
         .store()
-        .blacklist(&record_of(&decoded, now)?, now)
+        .blacklist(&record_of(&decoded, token, now)?, now)
         .await?
     {
         Blacklisting::Added => Ok(()),

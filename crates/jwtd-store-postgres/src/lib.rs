@@ -116,6 +116,17 @@ impl Store for PostgresStore {
     }
 
     #[instrument(skip_all)]
+    async fn upgrade_password(
+        &self,
+        id: UserId,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.run(async |client| users::upgrade_password(client, id, old_hash, new_hash).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
     async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError> {
         self.run(async |client| tokens::record_issued(client, token).await)
             .await

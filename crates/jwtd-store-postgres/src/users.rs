@@ -59,6 +59,7 @@ pub(crate) async fn create(client: &Object, user: NewUser) -> Result<User, Store
             is_active: user.is_active,
             date_joined: user.date_joined,
             last_login: None,
+            id_claim: None,
         }),
         Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
             "a user named {:?} already exists",
@@ -172,4 +173,23 @@ async fn update(
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
     }
+}
+
+/// Replaces user `id`'s password hash only if it is still `old_hash` (an upgrade at login);
+/// whether it was replaced.
+pub(crate) async fn upgrade_password(
+    client: &Object,
+    id: UserId,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool, StoreError> {
+    let stmt = client
+        .prepare_cached("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+        .await
+        .map_err(db_error)?;
+    client
+        .execute(&stmt, &[&id, &old_hash, &new_hash])
+        .await
+        .map(|rows| rows == 1)
+        .map_err(db_error)
 }

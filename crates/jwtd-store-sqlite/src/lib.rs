@@ -120,6 +120,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn upgrade_password(
+        &self,
+        id: UserId,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let (old_hash, new_hash) = (old_hash.to_owned(), new_hash.to_owned());
+        self.write_batched(move |conn| {
+            kept(users::upgrade_password(conn, id, &old_hash, &new_hash))
+        })
+        .await
+    }
+
     async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError> {
         let token = token.clone();
         self.write_batched(move |conn| kept(tokens::record_issued(conn, &token)))

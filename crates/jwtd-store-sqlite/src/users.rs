@@ -38,6 +38,7 @@ pub(crate) fn create(conn: &Connection, user: NewUser) -> Result<User, StoreErro
             is_active: user.is_active,
             date_joined: user.date_joined,
             last_login: None,
+            id_claim: None,
         }),
         Err(e) => match db_error(e) {
             StoreError::Conflict(_) => Err(StoreError::Conflict(format!(
@@ -136,4 +137,18 @@ fn update(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result
         0 => Err(StoreError::NotFound),
         _ => Ok(()),
     }
+}
+
+/// Replaces user `id`'s password hash only if it is still `old_hash` (an upgrade at login, a
+/// batched write); whether it was replaced.
+pub(crate) fn upgrade_password(
+    conn: &Connection,
+    id: UserId,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool, StoreError> {
+    conn.prepare_cached("UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2")
+        .and_then(|mut stmt| stmt.execute(params![id, old_hash, new_hash]))
+        .map(|rows| rows == 1)
+        .map_err(db_error)
 }

@@ -52,6 +52,7 @@ pub fn token(jti: &str, user_id: Option<UserId>, issued_at: i64, expires_at: i64
         user_id,
         issued_at,
         expires_at,
+        token: String::new(),
     }
 }
 

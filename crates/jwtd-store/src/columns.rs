@@ -22,6 +22,7 @@ impl From<UserColumns> for User {
             is_active,
             date_joined,
             last_login,
+            id_claim: None,
         }
     }
 }
@@ -33,6 +34,7 @@ impl From<TokenColumns> for TokenRecord {
             user_id,
             issued_at,
             expires_at,
+            token: String::new(),
         }
     }
 }

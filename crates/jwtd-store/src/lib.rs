@@ -13,6 +13,7 @@
 //! ([`TokenStatements`], [`RotationRequest::run`]).
 
 mod columns;
+pub mod django;
 mod writes;
 
 use async_trait::async_trait;
@@ -26,11 +27,12 @@ pub type UserId = i64;
 /// A stored user.
 #[derive(Clone, PartialEq, Eq)]
 pub struct User {
-    /// Numeric id, assigned by the store; `user_id` claims carry it as a string.
+    /// Numeric id (the primary key), assigned by the store; `user_id` claims carry it as a
+    /// string unless `id_claim` says otherwise.
     pub id: UserId,
-    /// Unique login name.
+    /// Unique login name: the `username_field` column (`username` unless configured).
     pub username: String,
-    /// PHC string of the argon2id hash.
+    /// The encoded password hash: jwtd's argon2id PHC string, or one of Django's encodings.
     pub password_hash: String,
     /// Inactive users cannot log in, refresh, or use access tokens.
     pub is_active: bool,
@@ -38,6 +40,17 @@ pub struct User {
     pub date_joined: i64,
     /// The last successful login, when `update_last_login` is on.
     pub last_login: Option<i64>,
+    /// The user id claim's value when `user_id_field` names a column other than the primary
+    /// key (Django mode); `None`: the id itself.
+    pub id_claim: Option<String>,
+}
+
+impl User {
+    /// The value of the user id claim in this user's tokens, as simplejwt's
+    /// `str(getattr(user, USER_ID_FIELD))`.
+    pub fn id_claim(&self) -> String {
+        self.id_claim.clone().unwrap_or_else(|| self.id.to_string())
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -49,6 +62,7 @@ impl std::fmt::Debug for User {
             .field("is_active", &self.is_active)
             .field("date_joined", &self.date_joined)
             .field("last_login", &self.last_login)
+            .field("id_claim", &self.id_claim)
             .finish()
     }
 }
@@ -67,7 +81,7 @@ pub struct NewUser {
 }
 
 /// What the store keeps of an issued refresh or sliding token.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     /// The token's `jti`.
     pub jti: String,
@@ -77,6 +91,29 @@ pub struct TokenRecord {
     pub issued_at: i64,
     /// The token's `exp`; the row may be flushed after it.
     pub expires_at: i64,
+    /// The token's text. jwtd's own schema never stores it (nothing a database leak could
+    /// replay); Django's `token_blacklist_outstandingtoken.token` requires it, as simplejwt
+    /// writes it. Empty when unknown (a record read back from jwtd's schema).
+    pub token: String,
+}
+
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("jti", &self.jti)
+            .field("user_id", &self.user_id)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "token",
+                &if self.token.is_empty() {
+                    ""
+                } else {
+                    "[redacted]"
+                },
+            )
+            .finish()
+    }
 }
 
 /// The result of an attempt to blacklist a token.
@@ -142,6 +179,81 @@ impl Snapshot {
     }
 }
 
+/// The kind of value a user id claim holds: what Django's `user_id_field` column is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdClaimKind {
+    /// Decimal digits of a non-negative 64-bit integer.
+    Integer,
+    /// A UUID (Django's `UUIDField`), in any of the forms Python's `uuid.UUID` reads.
+    Uuid,
+    /// Any text (a `CharField` such as `username` or `email`).
+    Text,
+}
+
+impl IdClaimKind {
+    /// Whether `claim` can be a value of this kind: a claim that cannot is "no recognizable
+    /// user identification", and is never sent to the database (where a UUID or integer column
+    /// would fail on it).
+    pub fn parses(self, claim: &str) -> bool {
+        match self {
+            IdClaimKind::Integer => parse_user_id(claim).is_some(),
+            IdClaimKind::Uuid => parse_uuid(claim).is_some(),
+            IdClaimKind::Text => !claim.is_empty() && claim.len() <= 1024,
+        }
+    }
+}
+
+/// A user id claim's decimal digits as an id: no sign, no spaces, at most 19 digits, within
+/// `i64`. `true`, `1.0` and `" 1"` are not user 1.
+pub fn parse_user_id(claim: &str) -> Option<UserId> {
+    if claim.is_empty() || claim.len() > 19 || !claim.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    claim.parse().ok()
+}
+
+/// A UUID in the forms Python's `uuid.UUID(str)` takes (32 hex digits, with or without the
+/// hyphens, braces or `urn:uuid:`), as the canonical lower-case hyphenated text and the 32 hex
+/// digits Django's SQLite backend stores.
+pub fn parse_uuid(claim: &str) -> Option<(String, String)> {
+    let trimmed = claim.strip_prefix("urn:uuid:").unwrap_or(claim);
+    let trimmed = trimmed
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(trimmed);
+    let hex: String = trimmed.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let hex = hex.to_ascii_lowercase();
+    let hyphenated = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    Some((hyphenated, hex))
+}
+
+/// A user field's value, for `token_claims`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// SQL NULL.
+    Null,
+    /// A boolean column.
+    Bool(bool),
+    /// An integer column.
+    Integer(i64),
+    /// A floating-point column.
+    Float(f64),
+    /// A text column (timestamps come as Unix seconds, in `Integer`).
+    Text(String),
+    /// The names of the user's groups (`groups`).
+    Names(Vec<String>),
+}
+
 /// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -155,6 +267,10 @@ pub enum StoreError {
     /// The database cannot be reached or cannot write now (down, locked, read-only, disk full).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store does not do this by design: in `database_schema = "django"` users are
+    /// Django's to manage. The message says where to do it instead.
+    #[error("{0}")]
+    Refused(String),
     /// Anything else: a bug or corrupt data.
     #[error("store error: {0}")]
     Internal(String),
@@ -187,6 +303,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Looks a user up by id.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Replaces user `id`'s password hash with `new_hash` only if it is still `old_hash` (a
+    /// hash upgrade at login must not overwrite a password changed meanwhile, in Django's admin
+    /// say). Whether it was replaced.
+    async fn upgrade_password(
+        &self,
+        id: UserId,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Every user, by id.
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;

@@ -144,6 +144,7 @@ mod tests {
             user_id: Some(1),
             issued_at: 0,
             expires_at: 100,
+            token: String::new(),
         };
         RotationRequest {
             old: token(old),

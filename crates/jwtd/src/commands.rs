@@ -452,6 +452,7 @@ async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
                     user_id: Some(user.id),
                     issued_at: refresh.issued_at,
                     expires_at: refresh.expires_at,
+                    token: refresh.token.clone(),
                 })
                 .await?;
             println!(

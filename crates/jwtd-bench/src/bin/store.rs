@@ -67,6 +67,7 @@ impl Jtis {
             user_id: Some(user_id),
             issued_at: now,
             expires_at: now + REFRESH_LIFETIME,
+            token: String::new(),
         }
     }
 }

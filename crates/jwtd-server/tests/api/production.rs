@@ -654,6 +654,10 @@ impl Store for Switchable {
         self.check()?;
         self.inner.record_login(id, at).await
     }
+    async fn upgrade_password(&self, id: i64, old: &str, new: &str) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.upgrade_password(id, old, new).await
+    }
     async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError> {
         self.check()?;
         self.inner.record_issued(token).await

@@ -237,3 +237,48 @@ pub async fn record_login_sets_last_login(store: &dyn Store) {
         None
     );
 }
+
+/// A hash upgrade at login replaces the hash only if nobody changed it meanwhile.
+pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store) {
+    let alice = create(store, "alice", T0).await;
+    let upgraded = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3";
+    assert!(
+        store
+            .upgrade_password(alice.id, &alice.password_hash, upgraded)
+            .await
+            .unwrap(),
+        "the hash read at login is replaced"
+    );
+    assert_eq!(
+        store
+            .user_by_id(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        upgraded
+    );
+    // A second upgrade from the old hash (a password changed meanwhile) writes nothing.
+    assert!(
+        !store
+            .upgrade_password(alice.id, &alice.password_hash, "pbkdf2_sha256$stale")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .user_by_id(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        upgraded
+    );
+    assert!(
+        !store
+            .upgrade_password(alice.id + 1000, upgraded, "x")
+            .await
+            .unwrap(),
+        "an unknown user is not upgraded"
+    );
+}

@@ -38,6 +38,7 @@ contract_tests!(
     update_and_delete_users,
     deleted_ids_are_never_reused,
     record_login_sets_last_login,
+    upgrade_password_only_replaces_the_hash_it_read,
     blacklist_a_recorded_token,
     blacklist_an_unrecorded_token,
     rotate_blacklisting_the_old_token,
