@@ -1,4 +1,6 @@
-//! Password hashing with argon2id on its own small pool of low-priority threads.
+//! Password hashing on its own small pool of low-priority threads, with `jwtd-password`'s
+//! hashers: jwtd's argon2id preferred, Django's encodings verified (and moved to argon2id at a
+//! successful login) by default.
 //!
 //! A hash costs tens of milliseconds of CPU by design. Running it on the async workers would let
 //! a burst of logins stall every other request, so hashes run on `concurrency` dedicated
@@ -7,56 +9,45 @@
 //! verification. Waiting hashes cost a queue slot, not a thread; a hash whose requester has
 //! gone away (client disconnected, request timed out) is skipped.
 //!
-//! Unknown users are checked against a dummy hash made at start-up with the same parameters, so
+//! Unknown users are checked against a dummy hash made at start-up with the preferred hasher, so
 //! "no such user" costs exactly what "wrong password" costs and cannot be told apart by timing.
+//! So are unusable (`!`), unknown and malformed stored hashes.
 
-use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use argon2_rust::params::{Memory, TagLen};
-use argon2_rust::{Algorithm, Argon2, Hasher, Params, Version};
+use jwtd_password::{Hashers, Identified};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
-/// OWASP's argon2id minimum: 19 MiB, two passes, one lane.
-pub const MEMORY_KIB: u32 = 19_456;
-/// Passes over memory.
-pub const ITERATIONS: u32 = 2;
-/// Lanes.
-pub const PARALLELISM: u32 = 1;
+/// jwtd's argon2id parameters and hasher, from `jwtd-password` (the benchmarks time them).
+pub use jwtd_password::{HASH_BYTES, ITERATIONS, MEMORY_KIB, PARALLELISM, argon2};
+
 /// The hashing threads' nice value (Linux): the lowest, so request workers always come first.
 pub const HASH_THREAD_NICE: i32 = 19;
 
-/// Bytes of derived hash in a PHC string, as Django's argon2-cffi and the `argon2` crate write.
-pub const HASH_BYTES: u64 = 32;
-
-/// argon2id at jwtd's parameters, as the hashing threads use it (and the benchmarks time it).
-pub fn argon2() -> Argon2 {
-    // The parameters are constants inside argon2's accepted ranges.
-    let params = Params::builder()
-        .memory(Memory::kib(u64::from(MEMORY_KIB)))
-        .passes(ITERATIONS)
-        .lanes(PARALLELISM)
-        .tag_len(TagLen::bytes(HASH_BYTES))
-        .build()
-        .expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-thread_local! {
-    /// Each hashing thread keeps its 19 MiB of argon2 memory between hashes (wiped after each):
-    /// mapping and faulting it in afresh adds about a third to every hash (BENCHMARKS.md,
-    /// "Password hashing"). The start-up dummy hash uses a hasher of its own, freed at once. A
-    /// stored string with a larger `m` runs on memory of its own, freed after the call.
-    static HASHER: RefCell<Hasher> = RefCell::new(argon2().hasher());
-}
-
-/// Hashing failed (the pool is gone, or argon2 refused its input).
+/// Hashing failed (the pool is gone, or the hasher refused its input).
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
+
+impl From<jwtd_password::HashError> for HashError {
+    fn from(e: jwtd_password::HashError) -> HashError {
+        HashError(e.reason().to_owned())
+    }
+}
+
+/// The outcome of [`Passwords::verify_and_upgrade`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The password matches the stored hash.
+    pub matches: bool,
+    /// When it matched and the stored hash is not the preferred hasher's, or not at its work
+    /// factor (Django's `must_update`): a fresh hash of the password with the preferred hasher,
+    /// to store in its place. `None` otherwise, or if making it failed (logged).
+    pub upgraded: Option<String>,
+}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -68,26 +59,28 @@ struct Pool {
     jobs: mpsc::Sender<Job>,
     queued: Gauge,
     wait: Histogram,
-    dummy_hash: Arc<str>,
+    hashers: Hashers,
 }
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
+            .field("hashers", &self.0.hashers.algorithms())
             .field("queued", &self.0.queued.get())
             .finish()
     }
 }
 
 impl Passwords {
-    /// A pool of `concurrency` hashing threads.
+    /// A pool of `concurrency` hashing threads with jwtd's default hashers
+    /// ([`Hashers::jwtd_default`]: argon2id, then Django's defaults).
     pub fn new(concurrency: usize) -> Result<Passwords, HashError> {
-        // On a hasher of its own, freed at once: the calling thread is not a hashing thread and
-        // must not keep 19 MiB resident for the life of the process.
-        let dummy_hash = hash_with(
-            &mut argon2().hasher(),
-            "jwtd dummy password for unknown users",
-        )?;
+        Passwords::with_hashers(concurrency, Hashers::jwtd_default())
+    }
+
+    /// A pool of `concurrency` hashing threads with these hashers (Django's `PASSWORD_HASHERS`).
+    /// The dummy hash for unknown users is made here, on a hashing thread.
+    pub fn with_hashers(concurrency: usize, hashers: Hashers) -> Result<Passwords, HashError> {
         let (jobs, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..concurrency.max(1) {
@@ -97,13 +90,35 @@ impl Passwords {
                 .spawn(move || hashing_thread(&receiver))
                 .map_err(|e| HashError(format!("cannot start a hashing thread: {e}")))?;
         }
+        // On a hashing thread, whose argon2 memory is kept for the next hash anyway: the calling
+        // thread is not one and must not keep 19 MiB resident for the life of the process.
+        let (done, dummy) = mpsc::channel();
+        let warm = hashers.clone();
+        jobs.send(Box::new(move || {
+            let _ = done.send(warm.dummy());
+        }))
+        .map_err(|_| HashError("the hashing threads are gone".to_owned()))?;
+        let dummy = dummy
+            .recv()
+            .map_err(|_| HashError("a hashing thread failed".to_owned()))?;
+        if jwtd_password::identify(&dummy) == Identified::Unusable {
+            return Err(HashError(format!(
+                "cannot make the dummy {} hash for unknown users",
+                hashers.preferred()
+            )));
+        }
         Ok(Passwords(Arc::new(Pool {
             jobs,
             queued: Gauge::default(),
             // 1 ms .. ~33 s.
             wait: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
-            dummy_hash: dummy_hash.into(),
+            hashers,
         })))
+    }
+
+    /// The hashers: their list, preferred first.
+    pub fn hashers(&self) -> &Hashers {
+        &self.0.hashers
     }
 
     /// Hashes waiting for a thread (a metric).
@@ -143,22 +158,66 @@ impl Passwords {
             .map_err(|_| HashError("a hashing thread failed".to_owned()))
     }
 
-    /// A PHC string for `password`.
+    /// `password` hashed with the preferred hasher (jwtd's argon2id PHC string by default).
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        self.run(move || hash_now(&password)).await?
+        let hashers = self.0.hashers.clone();
+        Ok(self.run(move || hashers.make(&password)).await??)
     }
 
-    /// Whether `password` matches `stored` (a PHC string). `None` checks against the dummy hash
-    /// and returns false, at the same cost.
+    /// Whether `password` matches `stored` (any encoding the hashers list). `None` (an unknown
+    /// user) checks against the dummy hash and returns false, at the same cost.
     pub async fn verify(
         &self,
         password: String,
         stored: Option<String>,
     ) -> Result<bool, HashError> {
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| self.0.dummy_hash.to_string());
-        let matches = self.run(move || verify_now(&password, &stored)).await?;
-        Ok(known && matches)
+        Ok(self.check(password, stored, false).await?.matches)
+    }
+
+    /// As [`Passwords::verify`], and when the password matched a hash that must be updated, a
+    /// fresh preferred hash of it, made in the same job.
+    pub async fn verify_and_upgrade(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verified, HashError> {
+        self.check(password, stored, true).await
+    }
+
+    async fn check(
+        &self,
+        password: String,
+        stored: Option<String>,
+        upgrade: bool,
+    ) -> Result<Verified, HashError> {
+        let hashers = self.0.hashers.clone();
+        self.run(move || check_now(&hashers, &password, stored.as_deref(), upgrade))
+            .await
+    }
+}
+
+fn check_now(hashers: &Hashers, password: &str, stored: Option<&str>, upgrade: bool) -> Verified {
+    let Some(stored) = stored else {
+        // An unknown user: one verification with the preferred hasher, and never a match (not
+        // even with the dummy's own password).
+        std::hint::black_box(hashers.check(password, &hashers.dummy()));
+        return Verified {
+            matches: false,
+            upgraded: None,
+        };
+    };
+    let check = hashers.check(password, stored);
+    let upgraded = if upgrade && check.must_update {
+        hashers
+            .make(password)
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot rehash a password"))
+            .ok()
+    } else {
+        None
+    };
+    Verified {
+        matches: check.matches,
+        upgraded,
     }
 }
 
@@ -191,45 +250,13 @@ fn lower_priority() {
     }
 }
 
-// argon2-rust rather than the `argon2` crate: the same PHC strings both ways, and about half the
-// CPU per hash on x86-64 (AVX2/AVX-512 picked at run time), which caps logins per second
-// (BENCHMARKS.md, "Password hashing").
-fn hash_now(password: &str) -> Result<String, HashError> {
-    HASHER.with_borrow_mut(|hasher| hash_with(hasher, password))
-}
-
-fn hash_with(hasher: &mut Hasher, password: &str) -> Result<String, HashError> {
-    // A 16-byte salt from the OS, as the `argon2` crate and argon2-cffi draw.
-    hasher
-        .hash_password_with_random_salt(password.as_bytes())
-        .map_err(|e| HashError(e.to_string()))
-}
-
-fn verify_now(password: &str, stored: &str) -> bool {
-    // The variant is the string's own, as with the `argon2` crate: Django before 3.2 stored
-    // argon2i. A malformed stored hash never matches; digests are compared in constant time.
-    let algorithm = if stored.starts_with("$argon2id$") {
-        Algorithm::Argon2id
-    } else if stored.starts_with("$argon2i$") {
-        Algorithm::Argon2i
-    } else if stored.starts_with("$argon2d$") {
-        Algorithm::Argon2d
-    } else {
-        return false;
-    };
-    HASHER.with_borrow_mut(|hasher| {
-        hasher
-            .verify_encoded(stored, password.as_bytes(), algorithm)
-            .is_ok()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use argon2::password_hash::rand_core::OsRng;
     use argon2::password_hash::{
         PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
     };
+    use jwtd_password::Algorithm;
 
     use super::*;
 
@@ -245,6 +272,14 @@ mod tests {
             .to_string()
     }
 
+    fn verify_now(password: &str, stored: &str) -> bool {
+        check_now(&Hashers::jwtd_default(), password, Some(stored), false).matches
+    }
+
+    fn hash_now(password: &str) -> String {
+        Hashers::jwtd_default().make(password).unwrap()
+    }
+
     #[test]
     fn hashes_from_the_argon2_crate_verify() {
         let jwtd_params = argon2::Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).unwrap();
@@ -253,7 +288,7 @@ mod tests {
         assert!(!verify_now("correct hors", &stored));
 
         // Other parameters and the older variant, as imported Django users may have: the string's
-        // own parameters and variant are used.
+        // own parameters and variant are used, and the hash is moved to jwtd's.
         let other = argon2::Params::new(4096, 3, 4, None).unwrap();
         let stored = rustcrypto_hash("correct horse", argon2::Algorithm::Argon2i, other);
         assert!(
@@ -262,11 +297,24 @@ mod tests {
         );
         assert!(verify_now("correct horse", &stored));
         assert!(!verify_now("wrong", &stored));
+        let upgraded = check_now(
+            &Hashers::jwtd_default(),
+            "correct horse",
+            Some(&stored),
+            true,
+        );
+        assert!(upgraded.matches);
+        assert!(
+            upgraded
+                .upgraded
+                .unwrap()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+        );
     }
 
     #[test]
     fn new_hashes_verify_with_the_argon2_crate() {
-        let stored = hash_now("correct horse").unwrap();
+        let stored = hash_now("correct horse");
         assert!(
             stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{stored}"
@@ -282,17 +330,18 @@ mod tests {
         );
         assert!(rustcrypto.verify_password(b"wrong", &parsed).is_err());
         // Two hashes of one password differ (fresh salt) and both verify.
-        let again = hash_now("correct horse").unwrap();
+        let again = hash_now("correct horse");
         assert_ne!(stored, again);
         assert!(verify_now("correct horse", &again));
     }
 
     #[test]
     fn malformed_or_foreign_strings_never_match() {
-        let stored = hash_now("pw").unwrap();
+        let stored = hash_now("pw");
         let truncated = &stored[..stored.len() - 4];
         for bad in [
             "",
+            "!",
             "not a phc string",
             truncated,
             &stored.replacen("$argon2id$", "$argon2x$", 1),
@@ -301,6 +350,14 @@ mod tests {
             &stored.replacen("$argon2id$", "$argon2i$", 1),
         ] {
             assert!(!verify_now("pw", bad), "{bad}");
+            assert_eq!(
+                check_now(&Hashers::jwtd_default(), "pw", Some(bad), true),
+                Verified {
+                    matches: false,
+                    upgraded: None
+                },
+                "{bad}"
+            );
         }
     }
 
@@ -337,5 +394,77 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn django_hashes_are_upgraded_to_argon2id() {
+        let passwords = Passwords::new(1).unwrap();
+        // A Django PBKDF2 hash (1,000 iterations: quick to make here).
+        let django = Hashers::new(vec![Algorithm::Pbkdf2Sha256], 1000)
+            .unwrap()
+            .make("correct horse")
+            .unwrap();
+        let verified = passwords
+            .verify_and_upgrade("correct horse".to_owned(), Some(django.clone()))
+            .await
+            .unwrap();
+        assert!(verified.matches);
+        let upgraded = verified.upgraded.unwrap();
+        assert!(
+            upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{upgraded}"
+        );
+        // The new hash is current: nothing more to upgrade.
+        assert_eq!(
+            passwords
+                .verify_and_upgrade("correct horse".to_owned(), Some(upgraded))
+                .await
+                .unwrap(),
+            Verified {
+                matches: true,
+                upgraded: None
+            }
+        );
+        // A wrong password, an unknown user, an unusable password: no match, nothing to store.
+        for (password, stored) in [
+            ("wrong", Some(django.clone())),
+            ("correct horse", None),
+            ("correct horse", Some("!unusable".to_owned())),
+        ] {
+            assert_eq!(
+                passwords
+                    .verify_and_upgrade(password.to_owned(), stored)
+                    .await
+                    .unwrap(),
+                Verified {
+                    matches: false,
+                    upgraded: None
+                }
+            );
+        }
+        // `verify` checks only.
+        assert!(
+            passwords
+                .verify("correct horse".to_owned(), Some(django))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn other_hasher_lists() {
+        let hashers = Hashers::new(vec![Algorithm::Md5, Algorithm::Argon2id], 1).unwrap();
+        let passwords = Passwords::with_hashers(1, hashers).unwrap();
+        assert_eq!(passwords.hashers().preferred(), Algorithm::Md5);
+        let md5 = passwords.hash("pw".to_owned()).await.unwrap();
+        assert!(md5.starts_with("md5$"), "{md5}");
+        assert!(passwords.verify("pw".to_owned(), Some(md5)).await.unwrap());
+        // jwtd's argon2id is listed but not preferred: it matches and is moved to md5.
+        let verified = passwords
+            .verify_and_upgrade("pw".to_owned(), Some(hash_now("pw")))
+            .await
+            .unwrap();
+        assert!(verified.matches);
+        assert!(verified.upgraded.unwrap().starts_with("md5$"));
     }
 }
