@@ -74,9 +74,21 @@ pub async fn authenticate(
         .map_err(LoginError::Throttled)?;
     let user = state.store().user_by_username(username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = state.passwords().verify(password, stored).await?;
+    let verified = state
+        .passwords()
+        .verify_and_upgrade(password, stored)
+        .await?;
+    if let (Some(user), Some(upgraded)) = (&user, &verified.upgraded) {
+        // Django's rule: a matching password whose hash is not the preferred hasher's (or not
+        // at its work factor) is rehashed, active user or not. Only if the hash is still the
+        // one just checked: a password changed meanwhile is never overwritten.
+        state
+            .store()
+            .upgrade_password(user.id, &user.password_hash, upgraded)
+            .await?;
+    }
     match user {
-        Some(user) if matches && user.is_active => {
+        Some(user) if verified.matches && user.is_active => {
             state.metrics().login(LoginOutcome::Succeeded);
             Ok(user)
         }

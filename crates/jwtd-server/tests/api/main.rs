@@ -9,6 +9,7 @@ mod audience;
 mod blacklist;
 mod body;
 mod expiry;
+mod hash_upgrade;
 mod helpers;
 mod leeway;
 mod obtain;
