@@ -294,11 +294,21 @@ fn readable_time(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// The name of the hasher of a user's stored hash (`unusable`, `unknown`), never the hash.
+fn password_hasher(user: &User) -> &'static str {
+    match jwtd_password::identify(&user.password_hash) {
+        jwtd_password::Identified::Algorithm(algorithm) => algorithm.name(),
+        jwtd_password::Identified::Unusable => "unusable",
+        jwtd_password::Identified::Unknown => "unknown",
+    }
+}
+
 fn user_json(user: &User) -> Value {
     json!({
         "id": user.id,
         "username": user.username,
         "is_active": user.is_active,
+        "password_hasher": password_hasher(user),
         "date_joined": readable_time(user.date_joined),
         "last_login": user.last_login.map(readable_time),
     })
@@ -387,6 +397,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                 println!("id:          {}", user.id);
                 println!("username:    {}", user.username);
                 println!("is_active:   {}", user.is_active);
+                println!("password:    {}", password_hasher(&user));
                 println!("date_joined: {}", readable_time(user.date_joined));
                 println!(
                     "last_login:  {}",

@@ -38,6 +38,9 @@ fn user_management() {
     assert_eq!(shown["id"], 1);
     assert_eq!(shown["username"], "alice");
     assert_eq!(shown["is_active"], true);
+    // The hasher's name, never the hash.
+    assert_eq!(shown["password_hasher"], "argon2id");
+    assert!(!shown.to_string().contains("$argon2id$"), "{shown}");
     assert!(shown["date_joined"].as_str().unwrap().ends_with('Z'));
     assert!(shown["last_login"].is_null());
 
