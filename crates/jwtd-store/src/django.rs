@@ -628,28 +628,6 @@ pub fn refuse_django_database(found: &str) -> StoreError {
     ))
 }
 
-/// Assembles a `token_claims` answer from the values a store read, in the order asked:
-/// `values` for the columns, `groups` for `groups`.
-pub fn assemble_fields(
-    fields: &[String],
-    mut values: Vec<crate::FieldValue>,
-    groups: Option<Vec<String>>,
-) -> Vec<(String, crate::FieldValue)> {
-    values.reverse();
-    let mut groups = groups;
-    fields
-        .iter()
-        .map(|field| {
-            let value = if field == "groups" {
-                crate::FieldValue::Names(groups.take().unwrap_or_default())
-            } else {
-                values.pop().unwrap_or(crate::FieldValue::Null)
-            };
-            (field.clone(), value)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

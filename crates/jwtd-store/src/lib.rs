@@ -237,23 +237,6 @@ pub fn parse_uuid(claim: &str) -> Option<(String, String)> {
     Some((hyphenated, hex))
 }
 
-/// A user field's value, for `token_claims`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FieldValue {
-    /// SQL NULL.
-    Null,
-    /// A boolean column.
-    Bool(bool),
-    /// An integer column.
-    Integer(i64),
-    /// A floating-point column.
-    Float(f64),
-    /// A text column (timestamps come as Unix seconds, in `Integer`).
-    Text(String),
-    /// The names of the user's groups (`groups`).
-    Names(Vec<String>),
-}
-
 /// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]

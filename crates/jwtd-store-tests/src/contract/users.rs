@@ -249,15 +249,7 @@ pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store) 
             .unwrap(),
         "the hash read at login is replaced"
     );
-    assert_eq!(
-        store
-            .user_by_id(alice.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash,
-        upgraded
-    );
+    assert_eq!(stored_hash(store, alice.id).await, upgraded);
     // A second upgrade from the old hash (a password changed meanwhile) writes nothing.
     assert!(
         !store
@@ -265,15 +257,7 @@ pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store) 
             .await
             .unwrap()
     );
-    assert_eq!(
-        store
-            .user_by_id(alice.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash,
-        upgraded
-    );
+    assert_eq!(stored_hash(store, alice.id).await, upgraded);
     assert!(
         !store
             .upgrade_password(alice.id + 1000, upgraded, "x")
@@ -281,4 +265,8 @@ pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store) 
             .unwrap(),
         "an unknown user is not upgraded"
     );
+}
+
+async fn stored_hash(store: &dyn Store, id: jwtd_store::UserId) -> String {
+    store.user_by_id(id).await.unwrap().unwrap().password_hash
 }
