@@ -11,7 +11,7 @@ use crate::{Algorithm, HashError};
 
 pub(crate) mod argon2;
 mod bcrypt;
-mod md5;
+pub(crate) mod md5;
 mod pbkdf2;
 mod scrypt;
 

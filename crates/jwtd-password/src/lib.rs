@@ -493,3 +493,42 @@ mod tests {
         assert_eq!(django.pbkdf2_iterations(), DJANGO_PBKDF2_ITERATIONS);
     }
 }
+
+/// The revocation claim's value for a stored password column: the upper-case hex MD5 of its
+/// text, exactly what simplejwt's `get_md5_hash_password(user.password)` puts in tokens when
+/// `CHECK_REVOKE_TOKEN` is on. It only tells whether the column changed; it reveals nothing a
+/// token holder could use (the column is itself a salted hash).
+pub fn revoke_claim_value(stored: &str) -> String {
+    hashers::md5::upper_hex_digest(stored)
+}
+
+/// Compares a token's revocation claim with the stored password column's, in constant time.
+pub fn revoke_claim_matches(claim: Option<&str>, stored: &str) -> bool {
+    claim.is_some_and(|claim| {
+        util::constant_time_eq(claim.as_bytes(), revoke_claim_value(stored).as_bytes())
+    })
+}
+
+#[cfg(test)]
+mod revoke_claim_tests {
+    use super::*;
+
+    /// The values Python's `hashlib.md5(password.encode()).hexdigest().upper()` gives.
+    #[test]
+    fn revoke_claims_are_simplejwts_md5() {
+        assert_eq!(revoke_claim_value(""), "D41D8CD98F00B204E9800998ECF8427E");
+        assert_eq!(
+            revoke_claim_value("pbkdf2_sha256$1000000$salt$hash"),
+            "A1C86D99A9B04CAA4782947A89B21B4F"
+        );
+        assert!(revoke_claim_matches(
+            Some("D41D8CD98F00B204E9800998ECF8427E"),
+            ""
+        ));
+        assert!(!revoke_claim_matches(
+            Some("d41d8cd98f00b204e9800998ecf8427e"),
+            ""
+        ));
+        assert!(!revoke_claim_matches(None, ""));
+    }
+}

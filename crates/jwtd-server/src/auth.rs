@@ -4,10 +4,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jwtd_store::{StoreError, User};
-use jwtd_token::{TokenError, TokenType, UserIdClaim};
+use jwtd_token::{TokenError, TokenType};
 
 use crate::error::ApiError;
 use crate::state::{AppState, now};
+use crate::tokens;
 
 /// Why a protected endpoint refused the caller (DRF's `JWTAuthentication`).
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,9 @@ pub enum AuthError {
     /// The user was deactivated.
     #[error("user inactive")]
     UserInactive,
+    /// The token's revocation claim no longer matches the user's password.
+    #[error("password changed")]
+    PasswordChanged,
     /// The store could not say who the user is.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -99,17 +103,18 @@ pub async fn authenticate_header(
         }
     }
     let decoded = validated.ok_or(AuthError::InvalidToken(failures))?;
-    let id = match decoded.user_id() {
-        UserIdClaim::Id(id) => id,
-        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(AuthError::NoUserId),
-    };
+    let claim = &state.config().tokens.policy.claims.user_id;
+    let text = tokens::claimed_user(state.store(), &decoded, claim).ok_or(AuthError::NoUserId)?;
     let user = state
         .store()
-        .user_by_id(id)
+        .user_by_claim(&text)
         .await?
         .ok_or(AuthError::UserNotFound)?;
     if settings.check_user_is_active && !user.is_active {
         return Err(AuthError::UserInactive);
+    }
+    if !tokens::password_unchanged(state, &decoded, &user) {
+        return Err(AuthError::PasswordChanged);
     }
     state.metrics().verified();
     Ok(user)

@@ -114,15 +114,12 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 impl Fields {
     /// Reads the string fields `names` in order with DRF `CharField` rules (trimmed, not blank),
     /// collecting every field's error like a serializer does.
-    pub fn strings<const N: usize>(
-        &self,
-        names: [&'static str; N],
-    ) -> Result<[String; N], ApiError> {
+    pub fn strings<const N: usize>(&self, names: [&str; N]) -> Result<[String; N], ApiError> {
         let mut errors = Vec::new();
         let values = names.map(|name| match char_field(self.0.get(name)) {
             Ok(value) => value,
             Err(message) => {
-                errors.push((name, message));
+                errors.push((name.to_owned(), message));
                 String::new()
             }
         });

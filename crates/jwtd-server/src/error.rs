@@ -21,7 +21,7 @@ use crate::tokens::{LoginError, RefreshError};
 #[derive(Debug)]
 pub enum ApiError {
     /// Field errors, in serializer field order: `{"field":["message"]}`.
-    Fields(Vec<(&'static str, &'static str)>),
+    Fields(Vec<(String, &'static str)>),
     /// A body that is not an object: `{"non_field_errors":[message]}`.
     NonField(String),
     /// A body the declared parser could not read: `{"detail":"JSON parse error - ..."}`.
@@ -34,6 +34,8 @@ pub enum ApiError {
     BadCredentials,
     /// Refresh for a user who is inactive or gone.
     NoActiveAccountForToken,
+    /// Refresh with a token issued before the user's password changed (`check_revoke_token`).
+    PasswordChanged,
     /// A token endpoint refused the token.
     Token(TokenError),
     /// A refresh token names no usable user.
@@ -101,6 +103,7 @@ impl From<RefreshError> for ApiError {
             RefreshError::Token(e) => e.into(),
             RefreshError::NoUserId => ApiError::NoUserId,
             RefreshError::NoActiveAccount => ApiError::NoActiveAccountForToken,
+            RefreshError::PasswordChanged => ApiError::PasswordChanged,
             RefreshError::Store(e) => e.into(),
         }
     }
@@ -110,6 +113,11 @@ const NO_USER_ID: &str = "Token contained no recognizable user identification";
 
 fn detail(message: &str) -> Value {
     json!({ "detail": message })
+}
+
+/// simplejwt's answer to a token whose `revoke_token_claim` no longer matches.
+fn password_changed() -> Value {
+    detail_code("The user's password has been changed.", "password_changed")
 }
 
 fn detail_code(message: &str, code: &str) -> Value {
@@ -122,7 +130,7 @@ impl ApiError {
             ApiError::Fields(errors) => {
                 let mut body = Map::new();
                 for (field, message) in errors {
-                    body.insert((*field).to_owned(), json!([message]));
+                    body.insert(field.clone(), json!([message]));
                 }
                 (StatusCode::BAD_REQUEST, Value::Object(body))
             }
@@ -149,6 +157,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 detail("No active account found for the given token."),
             ),
+            ApiError::PasswordChanged => (StatusCode::UNAUTHORIZED, password_changed()),
             ApiError::Token(e) => (
                 StatusCode::UNAUTHORIZED,
                 detail_code(&e.to_string(), "token_not_valid"),
@@ -237,6 +246,7 @@ fn auth_body(error: &AuthError) -> Value {
         AuthError::NoUserId => detail_code(NO_USER_ID, "token_not_valid"),
         AuthError::UserNotFound => detail_code("User not found", "user_not_found"),
         AuthError::UserInactive => detail_code("User is inactive", "user_inactive"),
+        AuthError::PasswordChanged => password_changed(),
         // `From<AuthError>` answers store failures as store failures; never a 401.
         AuthError::Store(_) => detail("Service temporarily unavailable."),
     }

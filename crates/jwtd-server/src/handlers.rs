@@ -24,7 +24,8 @@ pub async fn obtain_pair(
     client: Option<Extension<ClientAddr>>,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
-    let [username, password] = fields.strings(["username", "password"])?;
+    let login_field = state.config().users.username_field.as_str();
+    let [username, password] = fields.strings([login_field, "password"])?;
     let pair = tokens::obtain_pair(&state, &username, password, client_ip(client), now()).await?;
     Ok(Json(
         json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
@@ -72,7 +73,8 @@ pub async fn obtain_sliding(
     client: Option<Extension<ClientAddr>>,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
-    let [username, password] = fields.strings(["username", "password"])?;
+    let login_field = state.config().users.username_field.as_str();
+    let [username, password] = fields.strings([login_field, "password"])?;
     let token =
         tokens::obtain_sliding(&state, &username, password, client_ip(client), now()).await?;
     Ok(Json(json!({ "token": token.token })))
@@ -170,7 +172,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn auth_check(AuthUser(user): AuthUser) -> Response {
     let mut response = Json(json!({})).into_response();
     let headers = response.headers_mut();
-    headers.insert("x-auth-user-id", user.id.into());
+    if let Ok(id) = HeaderValue::from_str(&user.id_claim()) {
+        headers.insert("x-auth-user-id", id);
+    }
     // Usernames are letters, digits and @.+-_ (Unicode letters are sent as UTF-8 bytes).
     if let Ok(name) = HeaderValue::from_bytes(user.username.as_bytes()) {
         headers.insert("x-auth-username", name);

@@ -27,15 +27,30 @@ pub use password::Passwords;
 pub use server::{Listeners, Tls, serve};
 pub use state::AppState;
 
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The hashing pool could not start.
+    #[error(transparent)]
+    Hashing(#[from] password::HashError),
+    /// `token_claims` names something the store cannot read or a claim jwtd sets itself.
+    #[error("{0}")]
+    TokenClaims(String),
+}
+
 /// Builds the state for `config` from a ready store and loaded keys.
 pub fn app_state(
     config: &Config,
     store: Arc<dyn Store>,
     keys: jwtd_token::Keys,
-) -> Result<AppState, password::HashError> {
+) -> Result<AppState, StateError> {
+    check_token_claims(config, store.as_ref())?;
     let engine = TokenEngine::new(keys, config.tokens.policy.clone());
     let throttling = &config.throttling;
-    let passwords = Passwords::new(throttling.password_hash_concurrency)?;
+    let passwords = Passwords::with_hashers(
+        throttling.password_hash_concurrency,
+        config.users.hashers.clone(),
+    )?;
     let throttle = throttle::LoginThrottle::new(
         throttling.login_rate_per_address,
         throttling.login_rate_per_username,
@@ -47,4 +62,34 @@ pub fn app_state(
         config.clone(),
         throttle,
     ))
+}
+
+/// `token_claims` must name fields the store has, and no claim jwtd sets itself (they would
+/// replace the token's type, times, id or user).
+fn check_token_claims(config: &Config, store: &dyn Store) -> Result<(), StateError> {
+    let fields = &config.users.token_claims;
+    let names = &config.tokens.policy.claims;
+    let reserved = [
+        names.token_type.as_str(),
+        names.jti.as_str(),
+        names.user_id.as_str(),
+        names.refresh_exp.as_str(),
+        "exp",
+        "iat",
+        "nbf",
+        "aud",
+        "iss",
+    ];
+    let revoke = config.users.revoke_token_claim.as_deref();
+    if let Some(field) = fields
+        .iter()
+        .find(|field| reserved.contains(&field.as_str()) || Some(field.as_str()) == revoke)
+    {
+        return Err(StateError::TokenClaims(format!(
+            "token_claims: {field:?} is a claim jwtd sets itself"
+        )));
+    }
+    store
+        .check_claim_fields(fields)
+        .map_err(|e| StateError::TokenClaims(e.to_string()))
 }

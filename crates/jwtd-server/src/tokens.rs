@@ -7,9 +7,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use jwtd_store::{Blacklisting, Store, StoreError, TokenRecord, User};
-use jwtd_token::{Decoded, Issued, Pair, TokenEngine, TokenError, TokenType, UserIdClaim};
+use jwtd_store::{
+    Blacklisting, ClaimValue, IdClaimKind, Store, StoreError, TokenRecord, User, UserId,
+};
+use jwtd_token::{Decoded, Issued, Pair, Subject, TokenEngine, TokenError, TokenType, UserIdClaim};
+use serde_json::Value;
 
+use crate::config::UsersConfig;
 use crate::metrics::LoginOutcome;
 use crate::password::HashError;
 use crate::state::AppState;
@@ -46,6 +50,9 @@ pub enum RefreshError {
     /// The token's user is inactive or gone.
     #[error("no active account")]
     NoActiveAccount,
+    /// The token's revocation claim no longer matches the user's password (`check_revoke_token`).
+    #[error("password changed")]
+    PasswordChanged,
     /// The store could not answer or write.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -78,14 +85,19 @@ pub async fn authenticate(
         .passwords()
         .verify_and_upgrade(password, stored)
         .await?;
-    if let (Some(user), Some(upgraded)) = (&user, &verified.upgraded) {
+    let mut user = user;
+    if let (Some(user), Some(upgraded)) = (&mut user, verified.upgraded) {
         // Django's rule: a matching password whose hash is not the preferred hasher's (or not
         // at its work factor) is rehashed, active user or not. Only if the hash is still the
         // one just checked: a password changed meanwhile is never overwritten.
-        state
+        if state
             .store()
-            .upgrade_password(user.id, &user.password_hash, upgraded)
-            .await?;
+            .upgrade_password(user.id, &user.password_hash, &upgraded)
+            .await?
+        {
+            // As in Django, the tokens of this login carry the new hash's revocation claim.
+            user.password_hash = upgraded;
+        }
     }
     match user {
         Some(user) if verified.matches && user.is_active => {
@@ -93,6 +105,47 @@ pub async fn authenticate(
             Ok(user)
         }
         _ => Err(LoginError::BadCredentials),
+    }
+}
+
+/// Whom `user`'s tokens are for: the user id claim, then the revocation claim (simplejwt's
+/// `for_user`), then `token_claims` (a serializer's `get_token`).
+async fn subject(state: &AppState, user: &User) -> Result<Subject, StoreError> {
+    subject_of(&state.config().users, state.store(), user).await
+}
+
+/// [`subject`] from the users' settings and a store, for callers without a server (`jwtd token
+/// issue`).
+pub async fn subject_of(
+    users: &UsersConfig,
+    store: &dyn Store,
+    user: &User,
+) -> Result<Subject, StoreError> {
+    let mut subject = Subject::new(user.id_claim());
+    if let Some(claim) = &users.revoke_token_claim {
+        subject.claims.push((
+            claim.clone(),
+            Value::String(jwtd_password::revoke_claim_value(&user.password_hash)),
+        ));
+    }
+    if !users.token_claims.is_empty() {
+        let values = store.user_claims(user, &users.token_claims).await?;
+        for (name, value) in users.token_claims.iter().zip(values) {
+            subject.claims.push((name.clone(), json_value(value)));
+        }
+    }
+    Ok(subject)
+}
+
+/// A user field as JSON, as Django's JSON encoder would write it.
+fn json_value(value: ClaimValue) -> Value {
+    match value {
+        ClaimValue::Null => Value::Null,
+        ClaimValue::Bool(b) => Value::Bool(b),
+        ClaimValue::Integer(n) => Value::from(n),
+        ClaimValue::Float(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+        ClaimValue::Text(text) => Value::String(text),
+        ClaimValue::List(names) => Value::Array(names.into_iter().map(Value::String).collect()),
     }
 }
 
@@ -106,13 +159,15 @@ fn record(issued: &Issued, user_id: Option<i64>) -> TokenRecord {
     }
 }
 
-fn record_of(decoded: &Decoded, token: &str, now: i64) -> Result<TokenRecord, TokenError> {
+fn record_of(
+    decoded: &Decoded,
+    token: &str,
+    owner: Option<UserId>,
+    now: i64,
+) -> Result<TokenRecord, TokenError> {
     Ok(TokenRecord {
         jti: decoded.jti().ok_or(TokenError::NoId)?.to_owned(),
-        user_id: match decoded.user_id() {
-            UserIdClaim::Id(id) => Some(id),
-            _ => None,
-        },
+        user_id: owner,
         issued_at: decoded
             .claims()
             .get("iat")
@@ -139,7 +194,9 @@ pub async fn obtain_pair(
     now: i64,
 ) -> Result<Pair, LoginError> {
     let user = authenticate(state, username, password, client).await?;
-    let pair = state.engine().issue_pair(user.id, now)?;
+    let pair = state
+        .engine()
+        .issue_pair_for(&subject(state, &user).await?, now)?;
     state.metrics().issued(TokenType::Access.as_str());
     state.metrics().issued(TokenType::Refresh.as_str());
     state
@@ -159,7 +216,9 @@ pub async fn obtain_sliding(
     now: i64,
 ) -> Result<Issued, LoginError> {
     let user = authenticate(state, username, password, client).await?;
-    let token = state.engine().issue_sliding(user.id, now)?;
+    let token = state
+        .engine()
+        .issue_sliding_for(&subject(state, &user).await?, now)?;
     state.metrics().issued(TokenType::Sliding.as_str());
     state
         .store()
@@ -192,22 +251,61 @@ async fn refuse_blacklisted(store: &dyn Store, decoded: &Decoded) -> Result<(), 
     Ok(())
 }
 
-/// The token's user must exist and be active (B1: a deleted user is refused, not a crash).
-async fn require_active_owner(state: &AppState, decoded: &Decoded) -> Result<i64, RefreshError> {
-    let id = match decoded.user_id() {
-        UserIdClaim::Id(id) => id,
-        UserIdClaim::Missing | UserIdClaim::Malformed => return Err(RefreshError::NoUserId),
-    };
-    match state.store().user_by_id(id).await? {
-        Some(user) if user.is_active || !state.config().auth.check_user_is_active => Ok(id),
-        _ => Err(RefreshError::NoActiveAccount),
+/// The user id claim of `decoded` as the store's user id field reads it; `None` when it is
+/// missing or cannot be a value of that field ("no recognizable user identification"), which is
+/// never sent to the database.
+pub(crate) fn claimed_user(store: &dyn Store, decoded: &Decoded, claim: &str) -> Option<String> {
+    match store.id_claim_kind() {
+        // Strict: `true`, `1.0` and `" 1"` are nobody (jwtd-decisions B2).
+        IdClaimKind::Integer => match decoded.user_id() {
+            UserIdClaim::Id(id) => Some(id.to_string()),
+            UserIdClaim::Missing | UserIdClaim::Malformed => None,
+        },
+        kind => decoded.user_id_text(claim).filter(|text| kind.parses(text)),
     }
+}
+
+/// Whether `decoded`'s revocation claim still matches `user`'s password, when
+/// `check_revoke_token` is on.
+pub(crate) fn password_unchanged(state: &AppState, decoded: &Decoded, user: &User) -> bool {
+    match &state.config().users.revoke_token_claim {
+        None => true,
+        Some(claim) => jwtd_password::revoke_claim_matches(
+            decoded.claims().get(claim).and_then(Value::as_str),
+            &user.password_hash,
+        ),
+    }
+}
+
+/// The token's user must exist and be active (B1: a deleted user is refused, not a crash) and,
+/// with `check_revoke_token`, have the password the token was issued for: simplejwt then
+/// blacklists the token, so it stays refused even if the password is changed back.
+async fn require_active_owner(
+    state: &AppState,
+    token: &str,
+    decoded: &Decoded,
+    now: i64,
+) -> Result<User, RefreshError> {
+    let claim = &state.config().tokens.policy.claims.user_id;
+    let text = claimed_user(state.store(), decoded, claim).ok_or(RefreshError::NoUserId)?;
+    let user = match state.store().user_by_claim(&text).await? {
+        Some(user) if user.is_active || !state.config().auth.check_user_is_active => user,
+        _ => return Err(RefreshError::NoActiveAccount),
+    };
+    if !password_unchanged(state, decoded, &user) {
+        state
+            .store()
+            .blacklist(&record_of(decoded, token, Some(user.id), now)?, now)
+            .await?;
+        return Err(RefreshError::PasswordChanged);
+    }
+    Ok(user)
 }
 
 /// `POST /api/token/refresh/`.
 pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshed, RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
-    let user_id = require_active_owner(state, &decoded).await?;
+    let owner = require_active_owner(state, token, &decoded, now).await?;
     let access = state.engine().access_from(&decoded, now)?;
     let settings = &state.config().tokens;
     if !settings.rotate_refresh_tokens {
@@ -222,8 +320,8 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
     let outcome = state
         .store()
         .rotate(jwtd_store::RotationRequest {
-            old: record_of(&decoded, token, now)?,
-            new: record(&successor, Some(user_id)),
+            old: record_of(&decoded, token, Some(owner.id), now)?,
+            new: record(&successor, Some(owner.id)),
             blacklist_old: settings.blacklist_after_rotation,
             at: now,
         })
@@ -266,9 +364,19 @@ pub async fn check_token(
 /// `POST /api/token/blacklist/`.
 pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
+    // As simplejwt's `blacklist()`: the outstanding row names the user when one has the claim.
+    let claim = &state.config().tokens.policy.claims.user_id;
+    let owner = match claimed_user(state.store(), &decoded, claim) {
+        Some(text) => state
+            .store()
+            .user_by_claim(&text)
+            .await?
+            .map(|user| user.id),
+        None => None,
+    };
     match state
         .store()
-        .blacklist(&record_of(&decoded, token, now)?, now)
+        .blacklist(&record_of(&decoded, token, owner, now)?, now)
         .await?
     {
         Blacklisting::Added => Ok(()),
@@ -284,7 +392,7 @@ pub async fn refresh_sliding(
 ) -> Result<Issued, RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Sliding, now).await?;
     let renewed = state.engine().renew_sliding(&decoded, now)?;
-    require_active_owner(state, &decoded).await?;
+    require_active_owner(state, token, &decoded, now).await?;
     state.metrics().issued(TokenType::Sliding.as_str());
     state.metrics().refreshed();
     Ok(renewed)

@@ -22,6 +22,7 @@
 //! `connection`, error mapping in `errors`.
 
 mod connection;
+mod django;
 mod errors;
 mod schema;
 mod snapshot;
@@ -37,6 +38,7 @@ use jwtd_store::{
 use tracing::instrument;
 
 pub use connection::PostgresOptions;
+pub use django::DjangoPostgresStore;
 
 /// A PostgreSQL-backed [`Store`]. Clones share one pool.
 #[derive(Clone)]

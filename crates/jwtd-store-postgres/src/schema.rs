@@ -29,6 +29,23 @@ pub(crate) async fn migrate(client: &mut Object) -> Result<(), StoreError> {
     )
     .await
     .map_err(db_error)?;
+    let django: Vec<String> = tx
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = current_schema()
+             AND table_name IN ('auth_user', 'django_migrations') ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if !django.is_empty() {
+        return Err(jwtd_store::django::refuse_django_database(
+            &django.join(", "),
+        ));
+    }
     let applied: i32 = tx
         .query_one(
             "SELECT coalesce(max(version), 0) FROM jwtd_schema_migrations",

@@ -60,6 +60,38 @@ impl SqliteStore {
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")
         });
+        SqliteStore::with_manager(path, manager)
+    }
+
+    /// Opens another program's database file, which must exist (Django's `db.sqlite3`): it is
+    /// neither created nor switched to WAL (its journal mode is the owner's choice, and a
+    /// change would outlive jwtd), and every statement waits up to the busy timeout for the
+    /// owner's writes, as Django's own connections do.
+    pub(crate) fn attach(path: &Path) -> Result<SqliteStore, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Unavailable(format!(
+                "{}: no such database file; point database_url at the Django project's \
+                 db.sqlite3 (jwtd never creates a Django database)",
+                path.display()
+            )));
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(flags)
+            .with_init(|conn| {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                // Django turns foreign keys on for every connection too.
+                conn.pragma_update(None, "foreign_keys", "ON")
+            });
+        SqliteStore::with_manager(path.to_owned(), manager)
+    }
+
+    fn with_manager(
+        path: PathBuf,
+        manager: SqliteConnectionManager,
+    ) -> Result<SqliteStore, StoreError> {
         // One connection first, by hand: when the file cannot be opened this fails now with the
         // real cause, where the pool would retry until its connection timeout and then report
         // only that it timed out.

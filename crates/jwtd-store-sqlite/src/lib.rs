@@ -28,6 +28,7 @@
 //! schema in `schema`, opening and the paths in `connection`, error mapping in `errors`.
 
 mod connection;
+mod django;
 mod errors;
 mod group_commit;
 mod schema;
@@ -44,6 +45,8 @@ use jwtd_store::{
     TokenRecord, User, UserId,
 };
 use r2d2::Pool;
+
+pub use django::DjangoSqliteStore;
 use r2d2_sqlite::SqliteConnectionManager;
 
 /// A SQLite-backed [`Store`].

@@ -15,6 +15,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
+    let django = django_tables(&tx).map_err(db_error)?;
+    if !django.is_empty() {
+        return Err(jwtd_store::django::refuse_django_database(
+            &django.join(", "),
+        ));
+    }
     let applied: i64 = tx
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(db_error)?;
@@ -31,6 +37,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
         .map_err(db_error)?;
     tx.commit().map_err(db_error)
+}
+
+/// The tables of Django's own that the file holds (`auth_user`, `django_migrations`): jwtd's
+/// schema is never added to a Django project's database.
+fn django_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table'
+         AND name IN ('auth_user', 'django_migrations') ORDER BY name",
+    )?;
+    stmt.query_map([], |row| row.get(0))?.collect()
 }
 
 /// Checks the database answers and holds the schema (a missing table is an error).

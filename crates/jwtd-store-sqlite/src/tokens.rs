@@ -33,7 +33,7 @@ impl TokenStatements for Statements<'_> {
 
 /// The outcome of `work`, a sequence of [`Statements`]: rusqlite is synchronous, so each of them
 /// has run by the time its future exists, and the first poll finishes the sequence.
-fn finished<T>(work: impl Future<Output = T>) -> T {
+pub(crate) fn finished<T>(work: impl Future<Output = T>) -> T {
     match pin!(work).poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(outcome) => outcome,
         Poll::Pending => unreachable!("a sequence of synchronous statements never waits"),

@@ -277,6 +277,8 @@ pub struct DjangoSql {
     pub export_blacklisted: String,
     /// The number of users and outstanding tokens.
     pub counts: String,
+    /// A cheap statement that fails when the user table cannot be read.
+    pub ping: String,
     /// The names of a user's groups (`?1` id), when the group tables exist.
     pub groups: Option<String>,
     /// The user table's columns and what each holds, for `token_claims`.
@@ -458,8 +460,9 @@ impl DjangoSql {
         );
         let claim_param = match id_claim {
             crate::IdClaimKind::Integer => format!("CAST({} AS bigint)", p(1)),
+            // Bound as text: the driver sends a uuid column's parameter as text only this way.
             crate::IdClaimKind::Uuid if dialect == Dialect::Postgres => {
-                format!("CAST({} AS uuid)", p(1))
+                format!("CAST(CAST({} AS text) AS uuid)", p(1))
             }
             _ => p(1),
         };
@@ -546,6 +549,7 @@ impl DjangoSql {
                 dialect.epoch("b.\"blacklisted_at\"")
             ),
             counts: format!("SELECT (SELECT count(*) FROM {u}), (SELECT count(*) FROM {ot})"),
+            ping: format!("SELECT 1 FROM {u} LIMIT 1"),
             groups,
             user_columns: users,
         })

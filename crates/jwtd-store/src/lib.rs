@@ -237,6 +237,42 @@ pub fn parse_uuid(claim: &str) -> Option<(String, String)> {
     Some((hyphenated, hex))
 }
 
+/// A user field's value, for `token_claims`: what goes into the tokens as JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimValue {
+    /// SQL NULL (JSON `null`).
+    Null,
+    /// A boolean column.
+    Bool(bool),
+    /// An integer column, or a timestamp as Unix seconds.
+    Integer(i64),
+    /// A floating-point or decimal column.
+    Float(f64),
+    /// Text, or a uuid as Python's `str(uuid)`.
+    Text(String),
+    /// A list of names (`groups`).
+    List(Vec<String>),
+}
+
+/// The user fields `token_claims` may name in jwtd's own schema.
+pub const JWTD_CLAIM_FIELDS: [&str; 5] =
+    ["id", "username", "is_active", "date_joined", "last_login"];
+
+/// The fields of `user` that jwtd's own schema holds, for `token_claims`; `None` for a field it
+/// does not have.
+pub fn jwtd_user_field(user: &User, field: &str) -> Option<ClaimValue> {
+    Some(match field {
+        "id" => ClaimValue::Integer(user.id),
+        "username" => ClaimValue::Text(user.username.clone()),
+        "is_active" => ClaimValue::Bool(user.is_active),
+        "date_joined" => ClaimValue::Integer(user.date_joined),
+        "last_login" => user
+            .last_login
+            .map_or(ClaimValue::Null, ClaimValue::Integer),
+        _ => return None,
+    })
+}
+
 /// A store failure. "Not found" and "conflict" are answers; "unavailable" means try later.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -286,6 +322,48 @@ pub trait Store: Send + Sync + 'static {
 
     /// Looks a user up by id.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// What the user id claim holds: jwtd's own schema puts the integer id there; in Django
+    /// mode it is the `user_id_field` column's kind.
+    fn id_claim_kind(&self) -> IdClaimKind {
+        IdClaimKind::Integer
+    }
+
+    /// Looks a user up by the user id claim's text, as simplejwt's
+    /// `User.objects.get(**{USER_ID_FIELD: claim})`; `None` when no user has it. The caller has
+    /// checked it [`parses`](IdClaimKind::parses) as [`Store::id_claim_kind`].
+    async fn user_by_claim(&self, claim: &str) -> Result<Option<User>, StoreError> {
+        match parse_user_id(claim) {
+            Some(id) => self.user_by_id(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Checks, at start-up, that every field of `token_claims` is one this store can read.
+    fn check_claim_fields(&self, fields: &[String]) -> Result<(), StoreError> {
+        match fields
+            .iter()
+            .find(|field| !JWTD_CLAIM_FIELDS.contains(&field.as_str()))
+        {
+            Some(field) => Err(StoreError::Refused(format!(
+                "token_claims: jwtd's users have no field {field:?} (they have {})",
+                JWTD_CLAIM_FIELDS.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The values of `fields` (checked by [`Store::check_claim_fields`]) for `user`, in order.
+    async fn user_claims(
+        &self,
+        user: &User,
+        fields: &[String],
+    ) -> Result<Vec<ClaimValue>, StoreError> {
+        Ok(fields
+            .iter()
+            .map(|field| jwtd_user_field(user, field).unwrap_or(ClaimValue::Null))
+            .collect())
+    }
 
     /// Replaces user `id`'s password hash with `new_hash` only if it is still `old_hash` (a
     /// hash upgrade at login must not overwrite a password changed meanwhile, in Django's admin

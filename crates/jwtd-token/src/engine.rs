@@ -99,6 +99,27 @@ pub struct Pair {
     pub access: Issued,
 }
 
+/// Whom a token is for: the user id claim's value (simplejwt's `str(user.<USER_ID_FIELD>)`)
+/// and the claims that follow it (the revocation claim, user fields).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subject {
+    /// The user id claim's value.
+    pub user_id: String,
+    /// Further claims, in order. Their names must differ from the registered claims (type,
+    /// `exp`, `iat`, jti, user id), which they would otherwise replace.
+    pub claims: Vec<(String, Value)>,
+}
+
+impl Subject {
+    /// A subject with only a user id claim.
+    pub fn new(user_id: impl Into<String>) -> Subject {
+        Subject {
+            user_id: user_id.into(),
+            claims: Vec::new(),
+        }
+    }
+}
+
 /// A token whose signature and time claims passed; purpose checks remain ([`Decoded::check`]).
 #[derive(Clone, Debug)]
 pub struct Decoded {
@@ -116,9 +137,20 @@ impl Decoded {
         self.jti.as_deref()
     }
 
-    /// The user the token names.
+    /// The user the token names, as a numeric id.
     pub fn user_id(&self) -> UserIdClaim {
         self.user_id
+    }
+
+    /// The user id claim as text, for a user id field that is not numeric (a uuid, an email):
+    /// a string as it is, a non-negative integer in decimal; `None` when absent or of any
+    /// other JSON type (`true` is nobody).
+    pub fn user_id_text(&self, claim: &str) -> Option<String> {
+        match self.claims.get(claim)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+            _ => None,
+        }
     }
 
     /// `exp` in whole seconds, when present.
@@ -207,23 +239,45 @@ impl TokenEngine {
         serde_json::json!({ "keys": keys })
     }
 
-    /// A login's refresh and access tokens for `user_id`, both stamped `now`.
+    /// A login's refresh and access tokens for user `user_id`, both stamped `now`.
     pub fn issue_pair(&self, user_id: i64, now: i64) -> Result<Pair, TokenError> {
-        let user_id = Value::String(user_id.to_string());
-        let rest = [(self.policy.claims.user_id.as_str(), &user_id)];
-        let refresh = self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, rest)?;
-        let access = self.issue(TokenType::Access, now, self.policy.access_lifetime, rest)?;
+        self.issue_pair_for(&Subject::new(user_id.to_string()), now)
+    }
+
+    /// A login's refresh and access tokens for `subject`, both stamped `now`: the user id claim,
+    /// then the subject's other claims in order, as simplejwt's `for_user` and a serializer's
+    /// `get_token` add them.
+    pub fn issue_pair_for(&self, subject: &Subject, now: i64) -> Result<Pair, TokenError> {
+        let user_id = Value::String(subject.user_id.clone());
+        let rest = || {
+            std::iter::once((self.policy.claims.user_id.as_str(), &user_id))
+                .chain(subject.claims.iter().map(|(k, v)| (k.as_str(), v)))
+        };
+        let refresh = self.issue(
+            TokenType::Refresh,
+            now,
+            self.policy.refresh_lifetime,
+            rest(),
+        )?;
+        let access = self.issue(TokenType::Access, now, self.policy.access_lifetime, rest())?;
         Ok(Pair { refresh, access })
     }
 
-    /// A sliding token for `user_id`.
+    /// A sliding token for user `user_id`.
     pub fn issue_sliding(&self, user_id: i64, now: i64) -> Result<Issued, TokenError> {
+        self.issue_sliding_for(&Subject::new(user_id.to_string()), now)
+    }
+
+    /// A sliding token for `subject`.
+    pub fn issue_sliding_for(&self, subject: &Subject, now: i64) -> Result<Issued, TokenError> {
         let refresh_exp = Value::from(now + self.policy.sliding_refresh_lifetime);
-        let user_id = Value::String(user_id.to_string());
+        let user_id = Value::String(subject.user_id.clone());
         let rest = [
             (self.policy.claims.refresh_exp.as_str(), &refresh_exp),
             (self.policy.claims.user_id.as_str(), &user_id),
-        ];
+        ]
+        .into_iter()
+        .chain(subject.claims.iter().map(|(k, v)| (k.as_str(), v)));
         self.issue(TokenType::Sliding, now, self.policy.sliding_lifetime, rest)
     }
 

@@ -27,7 +27,7 @@ mod test_vectors;
 pub use algorithm::{Algorithm, Family, UnknownAlgorithm};
 pub use claims::{ClaimNames, TokenType, UserIdClaim};
 pub use engine::{
-    Decoded, Issued, MAX_TOKEN_LEN, Pair, Policy, TokenEngine, dangerous_decode_unverified,
+    Decoded, Issued, MAX_TOKEN_LEN, Pair, Policy, Subject, TokenEngine, dangerous_decode_unverified,
 };
 pub use error::TokenError;
 pub use jwk::PublicJwk;

@@ -33,6 +33,27 @@ pub enum Command {
     Token(TokenCommand),
     /// Remove expired issued and blacklisted token rows.
     FlushExpired,
+    /// Copy a Django project's users (ids, hashes, is_active, dates), outstanding and
+    /// blacklisted tokens into jwtd's own, empty store: how a project leaves Django. Each user's
+    /// Django hash is moved to argon2id at their first login through jwtd.
+    ImportDjango {
+        /// The Django database: `sqlite://PATH/db.sqlite3` or `postgres://...`. Read only.
+        #[arg(
+            long = "from",
+            env = "JWTD_IMPORT_FROM",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        from: String,
+        /// The user table, a custom `AUTH_USER_MODEL`'s (default: `django_user_table`, or
+        /// `auth_user`).
+        #[arg(long, value_name = "TABLE")]
+        user_table: Option<String>,
+        /// The column that becomes the jwtd username: Django's `USERNAME_FIELD` (default
+        /// `username`).
+        #[arg(long, value_name = "COLUMN")]
+        username_field: Option<String>,
+    },
     /// Copy users (ids kept), issued tokens and the blacklist into another, empty database:
     /// how an SQLite installation moves to PostgreSQL. Stop the servers first.
     CopyStore {

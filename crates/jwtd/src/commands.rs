@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use jwtd_server::config::{self, Config, DatabaseUrl, LogFormat, StoreConfig};
+use jwtd_server::config::{self, Config, DatabaseSchema, DatabaseUrl, LogFormat, StoreConfig};
 use jwtd_server::tokens::{self, RefreshError};
 use jwtd_server::{Listeners, Passwords, Tls, app_state};
+use jwtd_store::django::DjangoNames;
 use jwtd_store::{NewUser, Store, StoreError, TokenRecord, User};
-use jwtd_store_postgres::{PostgresOptions, PostgresStore};
-use jwtd_store_sqlite::SqliteStore;
+use jwtd_store_postgres::{DjangoPostgresStore, PostgresOptions, PostgresStore};
+use jwtd_store_sqlite::{DjangoSqliteStore, SqliteStore};
 use jwtd_token::{Algorithm, TokenEngine};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -33,7 +34,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
             open_store(&config).await?;
-            println!("migrations applied");
+            if config.users.is_django() {
+                println!(
+                    "database_schema = \"django\": Django's tables are in place (jwtd never \
+                     migrates them; manage.py migrate does)"
+                );
+            } else {
+                println!("migrations applied");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => user(&config, command).await.map(|()| ExitCode::SUCCESS),
@@ -51,6 +59,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::CopyStore { to } => copy_store(&config, &DatabaseUrl::new(to))
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::ImportDjango {
+            from,
+            user_table,
+            username_field,
+        } => import_django(
+            &config,
+            &DatabaseUrl::new(from),
+            user_table.as_deref(),
+            username_field.as_deref(),
+        )
+        .await
+        .map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -74,38 +94,126 @@ fn init_logging(config: &Config, serving: bool) {
     };
 }
 
-/// Opens the store named by `database_url` and applies migrations.
+/// Opens the store named by `database_url`, in the configured schema, and applies migrations
+/// (jwtd's schema) or checks Django's tables (Django's).
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    open_store_at(&config.store.database_url, &config.store).await
+    open_store_at(
+        &config.store.database_url,
+        &config.store,
+        &config.users.schema,
+    )
+    .await
 }
 
-/// Opens the store at `database_url` with the configured pool settings and applies migrations.
-async fn open_store_at(database_url: &DatabaseUrl, config: &StoreConfig) -> Result<Arc<dyn Store>> {
+/// Opens the store at `database_url` in `schema` with the configured pool settings; jwtd's
+/// schema is migrated.
+async fn open_store_at(
+    database_url: &DatabaseUrl,
+    config: &StoreConfig,
+    schema: &DatabaseSchema,
+) -> Result<Arc<dyn Store>> {
     let url = database_url.expose();
-    let store: Arc<dyn Store> = if PostgresStore::accepts_url(url) {
-        let options = PostgresOptions {
-            pool_size: config.pool.pool_size,
-            connect_timeout: config.pool.connect_timeout,
-            ..PostgresOptions::default()
-        };
-        Arc::new(
-            PostgresStore::connect(url, options)
-                .with_context(|| format!("database_url {}", database_url))?,
-        )
-    } else {
-        let path = SqliteStore::path_from_url(url).ok_or_else(|| {
+    let options = PostgresOptions {
+        pool_size: config.pool.pool_size,
+        connect_timeout: config.pool.connect_timeout,
+        ..PostgresOptions::default()
+    };
+    let sqlite_path = || {
+        SqliteStore::path_from_url(url).ok_or_else(|| {
             anyhow!(
                 "database_url: {} is not sqlite://PATH or postgres://...",
                 database_url
             )
-        })?;
-        Arc::new(SqliteStore::open(&path).with_context(|| format!("database {}", path.display()))?)
+        })
+    };
+    let store: Arc<dyn Store> = match (schema, PostgresStore::accepts_url(url)) {
+        (DatabaseSchema::Jwtd, true) => Arc::new(
+            PostgresStore::connect(url, options)
+                .with_context(|| format!("database_url {}", database_url))?,
+        ),
+        (DatabaseSchema::Jwtd, false) => {
+            let path = sqlite_path()?;
+            Arc::new(
+                SqliteStore::open(&path).with_context(|| format!("database {}", path.display()))?,
+            )
+        }
+        (DatabaseSchema::Django(names), true) => Arc::new(
+            DjangoPostgresStore::connect(url, options, names)
+                .await
+                .with_context(|| format!("database_url {}", database_url))?,
+        ),
+        (DatabaseSchema::Django(names), false) => {
+            let path = sqlite_path()?;
+            Arc::new(
+                DjangoSqliteStore::open(&path, names)
+                    .with_context(|| format!("database {}", path.display()))?,
+            )
+        }
     };
     store
         .migrate()
         .await
         .with_context(|| format!("migrating {}", database_url))?;
     Ok(store)
+}
+
+/// `jwtd import-django`: a Django database's users and tokens, read in one consistent
+/// snapshot, copied into the configured (jwtd-schema, empty) store in one transaction, then
+/// read back and compared.
+async fn import_django(
+    config: &Config,
+    from: &DatabaseUrl,
+    user_table: Option<&str>,
+    username_field: Option<&str>,
+) -> Result<()> {
+    if config.users.is_django() {
+        bail!(
+            "import-django copies into jwtd's own schema; this configuration has \
+             database_schema = \"django\""
+        );
+    }
+    let names = DjangoNames::new(
+        user_table.unwrap_or("auth_user"),
+        username_field.unwrap_or("username"),
+        "id",
+        None,
+        "user_id",
+    )
+    .map_err(|e| anyhow!(e))?;
+    let source = open_store_at(from, &config.store, &DatabaseSchema::Django(names)).await?;
+    let target = open_store(config).await?;
+    let snapshot = source
+        .export()
+        .await
+        .with_context(|| format!("reading {from}"))?;
+    target
+        .import(&snapshot)
+        .await
+        .with_context(|| format!("writing {}", config.store.database_url))?;
+    let copied = target
+        .export()
+        .await
+        .with_context(|| format!("reading back {}", config.store.database_url))?;
+    let same_users = copied.users.len() == snapshot.users.len()
+        && copied.users.iter().zip(&snapshot.users).all(|(a, b)| {
+            a.id == b.id
+                && a.username == b.username
+                && a.password_hash == b.password_hash
+                && a.is_active == b.is_active
+        });
+    if !same_users
+        || copied.issued.len() != snapshot.issued.len()
+        || copied.blacklisted != snapshot.blacklisted
+    {
+        bail!("the imported data does not read back as it was read from {from}");
+    }
+    println!(
+        "imported {} users, {} outstanding tokens, {} blacklisted tokens from {from}",
+        snapshot.users.len(),
+        snapshot.issued.len(),
+        snapshot.blacklisted.len()
+    );
+    Ok(())
 }
 
 /// `jwtd copy-store`: a consistent snapshot of the configured store, written into an empty
@@ -116,7 +224,7 @@ async fn copy_store(config: &Config, target_url: &DatabaseUrl) -> Result<()> {
         bail!("--to names the configured database itself ({target_url})");
     }
     let source = open_store(config).await?;
-    let target = open_store_at(target_url, &config.store).await?;
+    let target = open_store_at(target_url, &config.store, &DatabaseSchema::Jwtd).await?;
     let snapshot = source
         .export()
         .await
@@ -327,7 +435,13 @@ fn user_line(user: &User) -> String {
 }
 
 async fn user(config: &Config, command: UserCommand) -> Result<()> {
+    let writes = !matches!(command, UserCommand::List { .. } | UserCommand::Show { .. });
+    if writes && config.users.is_django() {
+        // Before a password is read: the store would refuse anyway.
+        return Err(jwtd_store::django::users_are_djangos().into());
+    }
     let store = open_store(config).await?;
+    let passwords = || Passwords::with_hashers(1, config.users.hashers.clone());
     let now = jwtd_server::state::now();
     match command {
         UserCommand::Create {
@@ -337,7 +451,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
         } => {
             check_username(&username)?;
             let password = read_password()?;
-            let hash = Passwords::new(1)?.hash(password).await?;
+            let hash = passwords()?.hash(password).await?;
             let user = store
                 .create_user(NewUser {
                     username,
@@ -353,7 +467,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             password_stdin: _,
         } => {
             let password = read_password()?;
-            let hash = Passwords::new(1)?.hash(password).await?;
+            let hash = passwords()?.hash(password).await?;
             store
                 .set_password(&username, &hash)
                 .await
@@ -455,7 +569,8 @@ async fn token(config: &Config, command: TokenCommand) -> Result<ExitCode> {
                 bail!("user {username:?} is inactive");
             }
             let engine = token_engine(config)?;
-            let pair = engine.issue_pair(user.id, jwtd_server::state::now())?;
+            let subject = tokens::subject_of(&config.users, store.as_ref(), &user).await?;
+            let pair = engine.issue_pair_for(&subject, jwtd_server::state::now())?;
             let refresh = &pair.refresh;
             store
                 .record_issued(&TokenRecord {

@@ -49,3 +49,8 @@ pub(crate) fn make(password: &str) -> Result<String, HashError> {
     let hash = digest(&salt, password);
     Ok(format!("md5${salt}${hash}"))
 }
+
+/// The upper-case hex MD5 of `text` (simplejwt's `get_md5_hash_password`).
+pub(crate) fn upper_hex_digest(text: &str) -> String {
+    hex(&Md5::digest(text.as_bytes())).to_ascii_uppercase()
+}

@@ -5,7 +5,7 @@
 //! - [`sources`] declares every setting once (name, type, doc) and reads file and environment;
 //! - [`values`] parses the forms values take (durations, numbers, lists, addresses);
 //! - one module per area checks its settings into a validated struct: [`server`], [`logging`],
-//!   [`store`], [`keys`], [`tokens`], [`auth`], [`throttling`].
+//!   [`store`], [`keys`], [`tokens`], [`auth`], [`throttling`], [`users`].
 //!
 //! A bad value stops start-up with one line naming the setting.
 
@@ -17,6 +17,7 @@ pub mod sources;
 pub mod store;
 pub mod throttling;
 pub mod tokens;
+pub mod users;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub use sources::{RawConfig, env_name, process_env};
 pub use store::{DatabaseOptions, DatabaseUrl, StoreConfig};
 pub use throttling::ThrottlingConfig;
 pub use tokens::TokenConfig;
+pub use users::{DatabaseSchema, UsersConfig};
 pub use values::Seconds;
 
 pub use crate::client::TrustedProxies;
@@ -81,6 +83,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Login throttles and the hashing pool.
     pub throttling: ThrottlingConfig,
+    /// Whose users: jwtd's schema or Django's, login field, hashers, token claims.
+    pub users: UsersConfig,
 }
 
 /// Reads the configuration: defaults, then the TOML file at `file` (if any), then the
@@ -107,6 +111,7 @@ impl Config {
             tokens: TokenConfig::from_raw(&mut raw)?,
             auth: AuthConfig::from_raw(&mut raw)?,
             throttling: ThrottlingConfig::from_raw(&mut raw)?,
+            users: UsersConfig::from_raw(&mut raw)?,
         };
         debug_assert!(
             raw.leftover().is_empty(),

@@ -66,6 +66,29 @@ settings! {
     database_pool_size: usize,
     /// How long to wait for a database connection before answering 503 (default 5 s).
     database_connect_timeout: Seconds,
+    /// `jwtd` (jwtd's own tables) or `django` (a Django project's tables, never altered).
+    database_schema: String,
+    /// Django mode: the user table, a custom `AUTH_USER_MODEL`'s (default `auth_user`).
+    django_user_table: String,
+    /// Django mode: the user-group join table (default `<user table>_groups`).
+    django_user_groups_table: String,
+    /// Django mode: the join table's user column (default `user_id`).
+    django_user_groups_column: String,
+    /// Django's `USERNAME_FIELD`: the login column and the login body's field (default
+    /// `username`).
+    username_field: String,
+    /// simplejwt `USER_ID_FIELD`: the column the user id claim holds (default `id`).
+    user_id_field: String,
+    /// Django `PASSWORD_HASHERS` by algorithm name; the first makes new hashes.
+    password_hashers: Vec<String>,
+    /// PBKDF2 iterations of new and upgraded PBKDF2 hashes (default 1000000, Django 5.2).
+    pbkdf2_iterations: usize,
+    /// User fields (and `groups`) copied into new tokens.
+    token_claims: Vec<String>,
+    /// simplejwt `CHECK_REVOKE_TOKEN`.
+    check_revoke_token: bool,
+    /// simplejwt `REVOKE_TOKEN_CLAIM` (default `hash_password`).
+    revoke_token_claim: String,
     /// Where jwtd keeps generated files such as the default secret (default: the SQLite
     /// file's directory).
     data_dir: PathBuf,
