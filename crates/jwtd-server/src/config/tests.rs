@@ -341,3 +341,120 @@ fn world_readable_key_file_warns() {
         config.load_keys(|_| {}).unwrap();
     }
 }
+
+#[test]
+fn users_default_to_jwtds_schema_and_hashers() {
+    let (config, _) = load(None, &vars(&[])).unwrap();
+    assert_eq!(config.users.schema, DatabaseSchema::Jwtd);
+    assert_eq!(config.users.username_field, "username");
+    assert_eq!(config.users.hashers.preferred().name(), "argon2id");
+    assert_eq!(config.users.hashers.pbkdf2_iterations(), 1_000_000);
+    assert!(config.users.token_claims.is_empty());
+    assert_eq!(config.users.revoke_token_claim, None);
+}
+
+#[test]
+fn django_mode_takes_djangos_names_and_default_hashers() {
+    let (config, _) = load(
+        None,
+        &vars(&[
+            ("JWTD_DATABASE_SCHEMA", "django"),
+            ("JWTD_DJANGO_USER_TABLE", "accounts_user"),
+            ("JWTD_USERNAME_FIELD", "email"),
+            ("JWTD_USER_ID_FIELD", "uuid"),
+            ("JWTD_TOKEN_CLAIMS", "email, is_staff,groups"),
+            ("JWTD_CHECK_REVOKE_TOKEN", "true"),
+            ("JWTD_PBKDF2_ITERATIONS", "870000"),
+        ]),
+    )
+    .unwrap();
+    let DatabaseSchema::Django(names) = &config.users.schema else {
+        panic!("expected Django mode, got {:?}", config.users.schema);
+    };
+    assert_eq!(names.user_table, "accounts_user");
+    assert_eq!(names.username_field, "email");
+    assert_eq!(names.user_id_field, "uuid");
+    assert_eq!(names.groups_table, "accounts_user_groups");
+    assert_eq!(names.groups_column, "user_id");
+    assert_eq!(config.users.username_field, "email");
+    let listed: Vec<&str> = config
+        .users
+        .hashers
+        .algorithms()
+        .iter()
+        .map(|a| a.name())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "pbkdf2_sha256",
+            "pbkdf2_sha1",
+            "argon2",
+            "bcrypt_sha256",
+            "scrypt"
+        ]
+    );
+    assert_eq!(config.users.hashers.pbkdf2_iterations(), 870_000);
+    assert_eq!(config.users.token_claims, ["email", "is_staff", "groups"]);
+    assert_eq!(
+        config.users.revoke_token_claim.as_deref(),
+        Some("hash_password")
+    );
+}
+
+#[test]
+fn password_hashers_take_names_or_django_class_paths() {
+    let (config, _) = load(
+        None,
+        &vars(&[(
+            "JWTD_PASSWORD_HASHERS",
+            "django.contrib.auth.hashers.Argon2PasswordHasher,pbkdf2_sha256,BCryptPasswordHasher",
+        )]),
+    )
+    .unwrap();
+    let listed: Vec<&str> = config
+        .users
+        .hashers
+        .algorithms()
+        .iter()
+        .map(|a| a.name())
+        .collect();
+    assert_eq!(listed, ["argon2", "pbkdf2_sha256", "bcrypt"]);
+}
+
+#[test]
+fn bad_user_settings_name_the_setting() {
+    for (pairs, setting) in [
+        (vec![("JWTD_DATABASE_SCHEMA", "mysql")], "database_schema"),
+        (vec![("JWTD_USERNAME_FIELD", "email")], "username_field"),
+        (vec![("JWTD_USER_ID_FIELD", "uuid")], "user_id_field"),
+        (
+            vec![("JWTD_DJANGO_USER_TABLE", "accounts_user")],
+            "django_user_table",
+        ),
+        (vec![("JWTD_PASSWORD_HASHERS", "sha1")], "password_hashers"),
+        (
+            vec![("JWTD_PASSWORD_HASHERS", "argon2,argon2")],
+            "password_hashers",
+        ),
+        (vec![("JWTD_PBKDF2_ITERATIONS", "0")], "pbkdf2_iterations"),
+        (
+            vec![("JWTD_PBKDF2_ITERATIONS", "99999999999")],
+            "pbkdf2_iterations",
+        ),
+        (vec![("JWTD_TOKEN_CLAIMS", "email,email")], "token_claims"),
+        (
+            vec![
+                ("JWTD_DATABASE_SCHEMA", "django"),
+                ("JWTD_DJANGO_USER_TABLE", "auth_user; DROP TABLE x"),
+            ],
+            "database_schema",
+        ),
+    ] {
+        let err = load(None, &vars(&pairs)).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { setting: s, .. } if *s == setting),
+            "{pairs:?}: {err}"
+        );
+    }
+}
