@@ -272,18 +272,6 @@ print("\n".join(out))
 EOF
 cat "$WORK/report.md"
 if [ "$WRITE" = 1 ]; then
-    python3 - "$WORK/report.md" BENCHMARKS.md <<'EOF'
-import sys
-report, path = open(sys.argv[1]).read().rstrip("\n"), sys.argv[2]
-begin, end = "<!-- bench/django.sh begin -->", "<!-- bench/django.sh end -->"
-text = open(path).read()
-if begin in text and end in text:
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    text = head + begin + "\n" + report + "\n" + end + tail
-else:
-    text = text.rstrip("\n") + "\n\n## Django database mode\n\n" + begin + "\n" + report + "\n" + end + "\n"
-open(path, "w").write(text)
-EOF
+    python3 bench/write-block.py bench/django.sh "$WORK/report.md" BENCHMARKS.md "Django database mode"
     log "BENCHMARKS.md updated"
 fi

@@ -19,7 +19,8 @@
 #   - jwtd's RSS idle, under load and during the login run, and its time to the first answered
 #     /healthz (median of STARTS starts).
 # Then it replaces the block between "<!-- bench/run.sh begin -->" and "<!-- bench/run.sh end -->"
-# in BENCHMARKS.md with the tables (WRITE=0: print only).
+# in BENCHMARKS.md with the tables (WRITE=0: print only), and runs bench/django.sh (Django
+# database mode, its own block; SKIP_DJANGO=1 leaves it out).
 #
 # Needs wrk, curl, python3 (with venv), and psql plus a PostgreSQL server at PG_URL (trust auth)
 # for the PostgreSQL rows; without one those rows say "not measured". Installs the simplejwt
@@ -648,18 +649,12 @@ print("\n".join(out))
 EOF
 cat "$WORK/report.md"
 if [ "$WRITE" = 1 ]; then
-    python3 - "$WORK/report.md" BENCHMARKS.md <<'EOF'
-import sys
-report, path = open(sys.argv[1]).read().rstrip("\n"), sys.argv[2]
-begin, end = "<!-- bench/run.sh begin -->", "<!-- bench/run.sh end -->"
-text = open(path).read()
-if begin in text and end in text:
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    text = head + begin + "\n" + report + "\n" + end + tail
-else:
-    text = text.rstrip("\n") + "\n\n" + begin + "\n" + report + "\n" + end + "\n"
-open(path, "w").write(text)
-EOF
+    python3 bench/write-block.py bench/run.sh "$WORK/report.md" BENCHMARKS.md
     log "BENCHMARKS.md updated"
+fi
+
+# Django database mode (issue 13): logins against bare PBKDF2 and refresh on Django's tables
+# against jwtd's schema, each with its own baseline (bench/django.sh; SKIP_DJANGO=1 leaves it out).
+if [ -z "${SKIP_DJANGO:-}" ]; then
+    SKIP_BUILD=1 WRITE=$WRITE DURATION=$DURATION CONNECTIONS=$CONNECTIONS PG_URL=$PG_URL bench/django.sh
 fi

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Object};
-use jwtd_store::django::{Catalog, Dialect, DjangoNames, DjangoSql, FieldRead, users_are_djangos};
+use jwtd_store::django::{
+    Catalog, Dialect, DjangoNames, DjangoSql, FieldRead, claim_values, import_refused,
+    users_are_djangos,
+};
 use jwtd_store::{
     BlacklistEntry, Blacklisting, ClaimValue, Flushed, IdClaimKind, NewUser, Rotation,
     RotationRequest, Snapshot, Store, StoreError, TokenRecord, TokenStatements, User, UserId,
@@ -261,38 +264,30 @@ impl Store for DjangoPostgresStore {
         self.db
             .run(async |client| {
                 let stmt = client.prepare_cached(&statement).await.map_err(db_error)?;
-                let row = client.query_opt(&stmt, &[&id]).await.map_err(db_error)?;
-                let mut columns = match row {
+                let columns = match client.query_opt(&stmt, &[&id]).await.map_err(db_error)? {
                     Some(row) => (0..reads.len())
                         .map(|i| claim_value(&row, i, &reads[i]))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(db_error)?,
-                    None => vec![ClaimValue::Null; reads.len()],
-                }
-                .into_iter();
-                let mut values = Vec::with_capacity(fields.len());
-                for field in fields {
-                    if field == "groups" {
-                        let names = match sql.groups.as_deref() {
-                            Some(groups) => {
-                                let stmt = client.prepare_cached(groups).await.map_err(db_error)?;
-                                client
-                                    .query(&stmt, &[&id])
-                                    .await
-                                    .map_err(db_error)?
-                                    .iter()
-                                    .map(|row| row.try_get::<_, String>(0))
-                                    .collect::<Result<Vec<_>, _>>()
-                                    .map_err(db_error)?
-                            }
-                            None => Vec::new(),
-                        };
-                        values.push(ClaimValue::List(names));
-                    } else {
-                        values.push(columns.next().unwrap_or(ClaimValue::Null));
+                    None => Vec::new(),
+                };
+                let groups = match (&sql.groups, fields.iter().any(|f| f == "groups")) {
+                    (Some(groups), true) => {
+                        let stmt = client.prepare_cached(groups).await.map_err(db_error)?;
+                        Some(
+                            client
+                                .query(&stmt, &[&id])
+                                .await
+                                .map_err(db_error)?
+                                .iter()
+                                .map(|row| row.try_get::<_, String>(0))
+                                .collect::<Result<Vec<_>, _>>()
+                                .map_err(db_error)?,
+                        )
                     }
-                }
-                Ok(values)
+                    _ => None,
+                };
+                Ok(claim_values(fields, columns, groups))
             })
             .await
     }
@@ -451,11 +446,7 @@ impl Store for DjangoPostgresStore {
     }
 
     async fn import(&self, _snapshot: &Snapshot) -> Result<(), StoreError> {
-        Err(StoreError::Refused(
-            "database_schema = \"django\": jwtd imports only into its own schema \
-             (jwtd import-django copies a Django database into it)"
-                .to_owned(),
-        ))
+        Err(import_refused())
     }
 }
 

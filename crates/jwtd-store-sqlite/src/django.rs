@@ -14,7 +14,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jwtd_store::django::{Catalog, DjangoNames, DjangoSql, FieldRead, users_are_djangos};
+use jwtd_store::django::{
+    Catalog, DjangoNames, DjangoSql, FieldRead, claim_values, import_refused, users_are_djangos,
+};
 use jwtd_store::{
     BlacklistEntry, Blacklisting, ClaimValue, Flushed, IdClaimKind, NewUser, Rotation,
     RotationRequest, Snapshot, Store, StoreError, TokenRecord, TokenStatements, User, UserId,
@@ -304,7 +306,7 @@ impl Store for DjangoSqliteStore {
         let (statement, reads) = self.sql.user_fields(fields)?;
         let (id, fields) = (user.id, fields.to_vec());
         self.read(move |conn, sql| {
-            let mut columns = conn
+            let columns = conn
                 .prepare_cached(&statement)
                 .and_then(|mut stmt| {
                     stmt.query_row([id], |row| {
@@ -315,25 +317,19 @@ impl Store for DjangoSqliteStore {
                     .optional()
                 })
                 .map_err(db_error)?
-                .unwrap_or_else(|| vec![ClaimValue::Null; reads.len()])
-                .into_iter();
-            let mut values = Vec::with_capacity(fields.len());
-            for field in &fields {
-                if field == "groups" {
-                    let groups = sql.groups.as_deref().unwrap_or("SELECT NULL WHERE 0");
-                    let names = conn
-                        .prepare_cached(groups)
+                .unwrap_or_default();
+            let groups = match (&sql.groups, fields.iter().any(|f| f == "groups")) {
+                (Some(groups), true) => Some(
+                    conn.prepare_cached(groups)
                         .and_then(|mut stmt| {
                             stmt.query_map([id], |row| text(row, 0))?
                                 .collect::<rusqlite::Result<Vec<_>>>()
                         })
-                        .map_err(db_error)?;
-                    values.push(ClaimValue::List(names));
-                } else {
-                    values.push(columns.next().unwrap_or(ClaimValue::Null));
-                }
-            }
-            Ok(values)
+                        .map_err(db_error)?,
+                ),
+                _ => None,
+            };
+            Ok(claim_values(&fields, columns, groups))
         })
         .await
     }
@@ -462,11 +458,7 @@ impl Store for DjangoSqliteStore {
     }
 
     async fn import(&self, _snapshot: &Snapshot) -> Result<(), StoreError> {
-        Err(StoreError::Refused(
-            "database_schema = \"django\": jwtd imports only into its own schema \
-             (jwtd import-django copies a Django database into it)"
-                .to_owned(),
-        ))
+        Err(import_refused())
     }
 }
 

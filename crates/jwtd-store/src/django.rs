@@ -624,6 +624,35 @@ pub fn users_are_djangos() -> StoreError {
     )
 }
 
+/// The refusal of [`Store::import`](crate::Store::import) into a Django database.
+pub fn import_refused() -> StoreError {
+    StoreError::Refused(
+        "database_schema = \"django\": jwtd imports only into its own schema \
+         (jwtd import-django copies a Django database into it)"
+            .to_owned(),
+    )
+}
+
+/// The values of `fields` in order, from the columns [`DjangoSql::user_fields`] selected (in
+/// order, without `groups`) and the user's group names (read only when `fields` has `groups`).
+pub fn claim_values(
+    fields: &[String],
+    columns: Vec<crate::ClaimValue>,
+    groups: Option<Vec<String>>,
+) -> Vec<crate::ClaimValue> {
+    let mut columns = columns.into_iter();
+    fields
+        .iter()
+        .map(|field| {
+            if field == "groups" {
+                crate::ClaimValue::List(groups.clone().unwrap_or_default())
+            } else {
+                columns.next().unwrap_or(crate::ClaimValue::Null)
+            }
+        })
+        .collect()
+}
+
 /// The refusal of jwtd's own schema on a database that holds Django's tables.
 pub fn refuse_django_database(found: &str) -> StoreError {
     StoreError::Refused(format!(
