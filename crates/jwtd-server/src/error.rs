@@ -115,9 +115,12 @@ fn detail(message: &str) -> Value {
     json!({ "detail": message })
 }
 
-/// simplejwt's answer to a token whose `revoke_token_claim` no longer matches.
+const PASSWORD_CHANGED: &str = "The user's password has been changed.";
+
+/// simplejwt's `JWTAuthentication` answer to a token whose `revoke_token_claim` no longer
+/// matches (its own `AuthenticationFailed`, which carries the code).
 fn password_changed() -> Value {
-    detail_code("The user's password has been changed.", "password_changed")
+    detail_code(PASSWORD_CHANGED, "password_changed")
 }
 
 fn detail_code(message: &str, code: &str) -> Value {
@@ -157,7 +160,8 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 detail("No active account found for the given token."),
             ),
-            ApiError::PasswordChanged => (StatusCode::UNAUTHORIZED, password_changed()),
+            // DRF's own `AuthenticationFailed` in simplejwt's refresh serializers: no `code`.
+            ApiError::PasswordChanged => (StatusCode::UNAUTHORIZED, detail(PASSWORD_CHANGED)),
             ApiError::Token(e) => (
                 StatusCode::UNAUTHORIZED,
                 detail_code(&e.to_string(), "token_not_valid"),

@@ -142,9 +142,16 @@ impl PostgresStore {
         match outcome {
             Ok(result) => result,
             Err(_) => {
-                // The abandoned statement may still be running or stuck in the network: close
-                // the connection instead of queueing the next caller behind it. An open
-                // transaction dies with it, so nothing half-done is committed.
+                // The abandoned statement may still be running, or waiting for a lock that
+                // another session holds (a long Django transaction): cancel it on the server
+                // first, or it would go on once the lock is free and, outside a transaction,
+                // commit after the caller was told it failed. Then close the connection
+                // instead of queueing the next caller behind it; an open transaction dies with
+                // it, so nothing half-done is committed.
+                let cancel = client.cancel_token();
+                let _ =
+                    tokio::time::timeout(self.options.connect_timeout, cancel.cancel_query(NoTls))
+                        .await;
                 drop(Object::take(client));
                 Err(StoreError::Unavailable(format!(
                     "PostgreSQL at {} did not answer within {timeout:?}",

@@ -28,6 +28,11 @@ pub const GROUP_TABLE: &str = "auth_group";
 const INSTALL_BLACKLIST: &str =
     "add \"rest_framework_simplejwt.token_blacklist\" to INSTALLED_APPS and run manage.py migrate";
 
+/// 9999-12-31 23:59:59 UTC, the last second Python's `datetime` (and so Django) can hold.
+const MAX_DJANGO_SECONDS: i64 = 253_402_300_799;
+/// 0001-01-01 00:00:00 UTC, the first.
+const MIN_DJANGO_SECONDS: i64 = -62_135_596_800;
+
 /// Which SQL dialect the statements are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -46,21 +51,30 @@ impl Dialect {
         }
     }
 
-    /// A timestamp column's value as whole Unix seconds (`bigint`).
+    /// A timestamp column's value as whole Unix seconds (`bigint`); NULL for a value that is
+    /// none (PostgreSQL's `infinity`, which no integer holds, or text SQLite cannot read).
     fn epoch(self, column: &str) -> String {
         match self {
             Dialect::Sqlite => format!("CAST(strftime('%s', {column}) AS INTEGER)"),
-            Dialect::Postgres => format!("CAST(floor(extract(epoch FROM {column})) AS bigint)"),
+            Dialect::Postgres => format!(
+                "CASE WHEN isfinite({column}) THEN CAST(floor(extract(epoch FROM {column})) AS bigint) END"
+            ),
         }
     }
 
     /// Unix seconds (a bound `bigint`) as the backend's Django timestamp: on SQLite UTC text
     /// without a fraction (`datetime(…, 'unixepoch')` gives exactly Django's form for whole
-    /// seconds), on PostgreSQL a `timestamptz`.
+    /// seconds), on PostgreSQL a `timestamptz`. Clamped to years 1 to 9999, Python's `datetime`
+    /// range and so Django's: beyond it SQLite gives NULL (which compares with nothing) and
+    /// PostgreSQL an error, where a far-future `now` or `exp` must still mean "far future".
     fn timestamp(self, param: &str) -> String {
         match self {
-            Dialect::Sqlite => format!("datetime({param}, 'unixepoch')"),
-            Dialect::Postgres => format!("to_timestamp(CAST({param} AS bigint))"),
+            Dialect::Sqlite => format!(
+                "datetime(max(min(CAST({param} AS INTEGER), {MAX_DJANGO_SECONDS}), {MIN_DJANGO_SECONDS}), 'unixepoch')"
+            ),
+            Dialect::Postgres => format!(
+                "to_timestamp(GREATEST(LEAST(CAST({param} AS bigint), {MAX_DJANGO_SECONDS}), {MIN_DJANGO_SECONDS}))"
+            ),
         }
     }
 

@@ -7,6 +7,7 @@
 //! Time is passed in through the claims: no test sleeps until a token expires.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lc_rs::encoding::AsDer;
@@ -17,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jwtd_server::{AppState, config};
 use jwtd_store::{NewUser, Store, User};
-use jwtd_store_sqlite::SqliteStore;
+use jwtd_store_sqlite::{DjangoSqliteStore, SqliteStore};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
@@ -64,14 +65,18 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A running server and what a test needs to talk to it and to its store.
-pub struct TestApp {
+/// A running server and what a test needs to talk to it and to its store: jwtd's own schema
+/// ([`SqliteStore`], [`spawn_app`]) or a Django project's tables (`DjangoSqliteStore`,
+/// [`Django`]).
+pub struct TestApp<S = SqliteStore> {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
     /// A client that does not follow redirects.
     pub client: reqwest::Client,
     /// The server's store, for setting users up behind its back.
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<S>,
+    /// The SQLite database file.
+    pub db: PathBuf,
     /// The server's state (for its password hasher).
     pub state: AppState,
     /// The configured signing key: the HMAC secret or the PEM private key.
@@ -82,7 +87,7 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-impl Drop for TestApp {
+impl<S> Drop for TestApp<S> {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
@@ -96,6 +101,26 @@ impl Drop for TestApp {
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("jwtd.db");
+    let env = test_env(&dir, &db, vars);
+    let (config, warnings) = config::load(None, &env).expect("configuration loads");
+    assert!(
+        warnings.is_empty(),
+        "unexpected configuration warnings: {warnings:?}"
+    );
+    // A test may put the database elsewhere (on a small disk, say).
+    let db = SqliteStore::path_from_url(&env["JWTD_DATABASE_URL"]).expect("an sqlite:// URL");
+    let store = Arc::new(SqliteStore::open(&db).expect("store opens"));
+    store.migrate().await.expect("migrations run");
+    serve_app(&env, &config, store, db, dir).expect("state builds")
+}
+
+/// The environment of a test server: its database, data directory and [`SECRET`], login
+/// throttling off, then `vars`.
+fn test_env(
+    dir: &tempfile::TempDir,
+    db: &std::path::Path,
+    vars: &[(&str, &str)],
+) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert(
         "JWTD_DATABASE_URL".to_owned(),
@@ -109,24 +134,26 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     for (name, value) in vars {
         env.insert((*name).to_owned(), (*value).to_owned());
     }
+    env
+}
+
+/// Builds the state over a ready `store` and serves it on port 0; the state's refusal (e.g. a
+/// `token_claims` field the store lacks) is returned as it is.
+fn serve_app<S: Store + 'static>(
+    env: &BTreeMap<String, String>,
+    config: &config::Config,
+    store: Arc<S>,
+    db: PathBuf,
+    dir: tempfile::TempDir,
+) -> Result<TestApp<S>, jwtd_server::StateError> {
     let key = env["JWTD_SIGNING_KEY"].clone();
     let alg = env
         .get("JWTD_ALGORITHM")
         .cloned()
         .unwrap_or_else(|| "HS256".to_owned());
-
-    let (config, warnings) = config::load(None, &env).expect("configuration loads");
-    assert!(
-        warnings.is_empty(),
-        "unexpected configuration warnings: {warnings:?}"
-    );
     let keys = config.load_keys(|_| {}).expect("keys load");
-    // A test may put the database elsewhere (on a small disk, say).
-    let db = SqliteStore::path_from_url(&env["JWTD_DATABASE_URL"]).expect("an sqlite:// URL");
-    let store = Arc::new(SqliteStore::open(&db).expect("store opens"));
-    store.migrate().await.expect("migrations run");
     let dyn_store: Arc<dyn Store> = store.clone();
-    let state = jwtd_server::app_state(&config, dyn_store, keys).expect("state builds");
+    let state = jwtd_server::app_state(config, dyn_store, keys)?;
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
@@ -147,16 +174,17 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client builds");
-    TestApp {
+    Ok(TestApp {
         address,
         client,
         store,
+        db,
         state,
         key,
         alg,
         shutdown: Some(shutdown),
         _dir: dir,
-    }
+    })
 }
 
 /// Which view answered, for the headers it must send.
@@ -318,7 +346,7 @@ impl Reply {
     }
 }
 
-impl TestApp {
+impl<S> TestApp<S> {
     /// Sends `method path` with optional headers and body.
     pub async fn send(
         &self,
@@ -417,6 +445,29 @@ impl TestApp {
         (tokens[0].clone(), tokens[1].clone())
     }
 
+    /// Signs `claims` under `header` with the server's key, as another service sharing it would.
+    /// The signing routine follows the header's `alg` (`none` gives an empty signature).
+    pub fn mint(&self, claims: &Value, header: &Value) -> String {
+        let header_json = serde_json::to_string(header).expect("header JSON");
+        let claims_json = serde_json::to_string(claims).expect("claims JSON");
+        self.mint_raw(&header_json, &claims_json)
+    }
+
+    /// [`TestApp::mint`] under the configured algorithm's plain header (PyJWT's
+    /// `{"alg":"HS256","typ":"JWT"}`).
+    pub fn mint_claims(&self, claims: &Value) -> String {
+        self.mint(claims, &json!({ "alg": self.alg, "typ": "JWT" }))
+    }
+
+    /// Signs raw header and payload JSON text (for claims serde_json cannot write, like 2**64).
+    pub fn mint_raw(&self, header_json: &str, claims_json: &str) -> String {
+        let header: Value = serde_json::from_str(header_json).expect("header is JSON");
+        let alg = header["alg"].as_str().expect("header names an alg");
+        sign(alg, self.key.as_bytes(), header_json, claims_json)
+    }
+}
+
+impl TestApp {
     /// Creates a user directly in the store; returns its id.
     pub async fn create_user(&self, username: &str, password: &str, active: bool) -> i64 {
         let password_hash = self.password_hash(password).await;
@@ -480,27 +531,6 @@ impl TestApp {
             .await
             .expect("store answers")
             .expect("user exists")
-    }
-
-    /// Signs `claims` under `header` with the server's key, as another service sharing it would.
-    /// The signing routine follows the header's `alg` (`none` gives an empty signature).
-    pub fn mint(&self, claims: &Value, header: &Value) -> String {
-        let header_json = serde_json::to_string(header).expect("header JSON");
-        let claims_json = serde_json::to_string(claims).expect("claims JSON");
-        self.mint_raw(&header_json, &claims_json)
-    }
-
-    /// [`TestApp::mint`] under the configured algorithm's plain header (PyJWT's
-    /// `{"alg":"HS256","typ":"JWT"}`).
-    pub fn mint_claims(&self, claims: &Value) -> String {
-        self.mint(claims, &json!({ "alg": self.alg, "typ": "JWT" }))
-    }
-
-    /// Signs raw header and payload JSON text (for claims serde_json cannot write, like 2**64).
-    pub fn mint_raw(&self, header_json: &str, claims_json: &str) -> String {
-        let header: Value = serde_json::from_str(header_json).expect("header is JSON");
-        let alg = header["alg"].as_str().expect("header names an alg");
-        sign(alg, self.key.as_bytes(), header_json, claims_json)
     }
 }
 
@@ -802,4 +832,357 @@ pub fn raw_claims(token_type: &str, exp: &str, user_id: i64) -> String {
         now(),
         new_jti()
     )
+}
+
+// Django mode (`shared/spec/django-database.md`): a server over a Django project's SQLite
+// database made from Django's own DDL, with users written the way Django writes them.
+
+/// Django 5.2's password hashes of `shared/vectors/django/password-hashes.json`.
+const DJANGO_HASHES: &str = include_str!("../../../jwtd-password/tests/data/password-hashes.json");
+
+/// The DDL Django 5.2's migrations create on SQLite (`auth_user`).
+const DJANGO_SCHEMA: &str = include_str!("../../../../testdata/django/schema-sqlite.sql");
+
+/// The same with a custom user model (`accounts_user`, `USERNAME_FIELD = "email"`).
+const DJANGO_EMAIL_USER_SCHEMA: &str =
+    include_str!("../../../../testdata/django/schema-email-user-sqlite.sql");
+
+/// The first Django encoding of `password` whose text starts with `prefix` (say
+/// `pbkdf2_sha256$1000$`), as Django's `make_password` wrote it.
+#[track_caller]
+pub fn django_hash_of(password: &str, prefix: &str) -> String {
+    let file: Value = serde_json::from_str(DJANGO_HASHES).expect("vectors are JSON");
+    file["vectors"]
+        .as_array()
+        .expect("a vector list")
+        .iter()
+        .filter(|v| v["password"] == password)
+        .filter_map(|v| v["encoded"].as_str())
+        .find(|encoded| encoded.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no Django hash of {password:?} starting {prefix:?}"))
+        .to_owned()
+}
+
+/// [`django_hash_of`] [`PASSWORD`].
+#[track_caller]
+pub fn django_hash(prefix: &str) -> String {
+    django_hash_of(PASSWORD, prefix)
+}
+
+/// A time as Django's SQLite backend writes a `DateTimeField` (UTC, `USE_TZ = True`):
+/// `YYYY-MM-DD HH:MM:SS`, with `.ffffff` when the microseconds are not zero.
+pub fn django_datetime(unix_micros: i64) -> String {
+    let (secs, micros) = (
+        unix_micros.div_euclid(1_000_000),
+        unix_micros.rem_euclid(1_000_000),
+    );
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let time = format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        day_secs / 3600,
+        day_secs % 3600 / 60,
+        day_secs % 60
+    );
+    if micros == 0 {
+        time
+    } else {
+        format!("{time}.{micros:06}")
+    }
+}
+
+/// `timezone.now()` as Django writes it.
+pub fn django_now() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_micros();
+    django_datetime(i64::try_from(micros).expect("micros fit"))
+}
+
+/// The upper-case hex MD5 of `text`: simplejwt's `get_md5_hash_password`, computed here from
+/// RFC 1321 rather than by jwtd-password.
+pub fn md5_upper_hex(text: &str) -> String {
+    const SHIFTS: [u32; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut message = text.as_bytes().to_vec();
+    let bit_len = (message.len() as u64).wrapping_mul(8);
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&bit_len.to_le_bytes());
+    let mut state: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    for block in message.chunks(64) {
+        let m: Vec<u32> = block
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = state;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let rotated = a
+                .wrapping_add(f)
+                .wrapping_add(k[i])
+                .wrapping_add(m[g])
+                .rotate_left(SHIFTS[(i / 16) * 4 + i % 4]);
+            (a, b, c, d) = (d, b.wrapping_add(rotated), b, c);
+        }
+        for (word, add) in state.iter_mut().zip([a, b, c, d]) {
+            *word = word.wrapping_add(add);
+        }
+    }
+    state
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// Which Django DDL a [`Django`] server starts over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DjangoSchema {
+    /// `django.contrib.auth`'s `auth_user`.
+    AuthUser,
+    /// A custom user model `accounts.User` (`accounts_user`), logging in by `email`.
+    EmailUser,
+}
+
+/// Builds a server in Django mode over a fresh Django SQLite database.
+pub struct Django {
+    schema: DjangoSchema,
+    vars: Vec<(String, String)>,
+    nullable_password: bool,
+}
+
+impl Django {
+    /// Over `auth_user`.
+    pub fn auth_user() -> Django {
+        Django {
+            schema: DjangoSchema::AuthUser,
+            vars: Vec::new(),
+            nullable_password: false,
+        }
+    }
+
+    /// Over a custom user model's `accounts_user`, with `django_user_table = "accounts_user"`
+    /// and `username_field = "email"` (the table has no `username`).
+    pub fn email_user() -> Django {
+        Django {
+            schema: DjangoSchema::EmailUser,
+            vars: Vec::new(),
+            nullable_password: false,
+        }
+        .var("JWTD_DJANGO_USER_TABLE", "accounts_user")
+        .var("JWTD_USERNAME_FIELD", "email")
+    }
+
+    /// Sets a `JWTD_*` variable (later ones win).
+    pub fn var(mut self, name: &str, value: &str) -> Django {
+        self.vars.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The user table's `password` column without `NOT NULL`: what another program sharing
+    /// the database could leave (Django's own DDL forbids NULL there).
+    pub fn nullable_password(mut self) -> Django {
+        self.nullable_password = true;
+        self
+    }
+
+    /// Starts the server, or answers why its state refused to build.
+    pub async fn try_start(self) -> Result<TestApp<DjangoSqliteStore>, String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("db.sqlite3");
+        let ddl = match self.schema {
+            DjangoSchema::AuthUser => DJANGO_SCHEMA,
+            DjangoSchema::EmailUser => DJANGO_EMAIL_USER_SCHEMA,
+        };
+        // SQLite makes sqlite_sequence itself and refuses to have it created.
+        let mut ddl = ddl.replace("CREATE TABLE sqlite_sequence(name,seq);", "");
+        if self.nullable_password {
+            let strict = r#""password" varchar(128) NOT NULL"#;
+            assert!(ddl.contains(strict), "the DDL has a NOT NULL password");
+            ddl = ddl.replace(strict, r#""password" varchar(128) NULL"#);
+        }
+        rusqlite::Connection::open(&db)
+            .and_then(|conn| conn.execute_batch(&ddl))
+            .expect("Django's DDL runs");
+
+        let mut vars: Vec<(&str, &str)> = vec![("JWTD_DATABASE_SCHEMA", "django")];
+        vars.extend(self.vars.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let env = test_env(&dir, &db, &vars);
+        let (config, warnings) = config::load(None, &env).expect("configuration loads");
+        assert!(
+            warnings.is_empty(),
+            "unexpected configuration warnings: {warnings:?}"
+        );
+        let config::users::DatabaseSchema::Django(names) = &config.users.schema else {
+            panic!("database_schema = \"django\"");
+        };
+        let store = Arc::new(DjangoSqliteStore::open(&db, names).expect("Django store opens"));
+        store.migrate().await.expect("migrate is a no-op");
+        serve_app(&env, &config, store, db, dir).map_err(|e| e.to_string())
+    }
+
+    /// Starts the server.
+    pub async fn start(self) -> TestApp<DjangoSqliteStore> {
+        self.try_start().await.expect("state builds")
+    }
+}
+
+/// An outstanding token row as simplejwt's `OutstandingToken` holds it.
+#[derive(Debug)]
+pub struct Outstanding {
+    pub token: String,
+    pub user_id: Option<i64>,
+    /// `created_at` as stored (text).
+    pub created_at: String,
+    /// `expires_at` as stored (text).
+    pub expires_at: String,
+    /// `created_at` in Unix seconds, as SQLite reads the text.
+    pub created_unix: i64,
+    /// `expires_at` in Unix seconds, as SQLite reads the text.
+    pub expires_unix: i64,
+}
+
+impl TestApp<DjangoSqliteStore> {
+    /// Another connection to the Django database, as Django's own: busy timeout 5 s.
+    pub fn sql(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(&self.db).expect("Django database opens");
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .expect("busy timeout");
+        conn
+    }
+
+    /// Runs one statement on the Django database; returns the rows changed.
+    #[track_caller]
+    pub fn exec(&self, statement: &str, params: impl rusqlite::Params) -> usize {
+        self.sql()
+            .execute(statement, params)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"))
+    }
+
+    /// An integer query's answer.
+    #[track_caller]
+    pub fn query_i64(&self, statement: &str, params: impl rusqlite::Params) -> i64 {
+        self.sql()
+            .query_row(statement, params, |row| row.get(0))
+            .unwrap_or_else(|e| panic!("{statement}: {e}"))
+    }
+
+    /// The configured user table.
+    pub fn user_table(&self) -> String {
+        match &self.state.config().users.schema {
+            config::users::DatabaseSchema::Django(names) => names.user_table.clone(),
+            config::users::DatabaseSchema::Jwtd => panic!("a Django-mode server"),
+        }
+    }
+
+    /// Inserts an active, non-staff user as Django's `create_user` writes it (booleans 0/1,
+    /// `date_joined` in Django's text, `last_login` NULL); `login` is the username on
+    /// `auth_user` and the email on `accounts_user`; `password` is the column's value (`None`:
+    /// NULL). Returns the id.
+    #[track_caller]
+    pub fn insert_user(&self, login: &str, password: Option<&str>) -> i64 {
+        let conn = self.sql();
+        let joined = django_now();
+        match self.user_table().as_str() {
+            "auth_user" => conn.execute(
+                r#"INSERT INTO "auth_user" ("password", "last_login", "is_superuser", "username",
+                   "last_name", "email", "is_staff", "is_active", "date_joined", "first_name")
+                   VALUES (?1, NULL, 0, ?2, '', ?3, 0, 1, ?4, '')"#,
+                rusqlite::params![password, login, format!("{login}@example.com"), joined],
+            ),
+            "accounts_user" => conn.execute(
+                r#"INSERT INTO "accounts_user" ("password", "last_login", "is_superuser",
+                   "email", "is_active", "is_staff", "date_joined")
+                   VALUES (?1, NULL, 0, ?2, 1, 0, ?3)"#,
+                rusqlite::params![password, login, joined],
+            ),
+            other => panic!("no insert for {other}"),
+        }
+        .expect("user inserted");
+        conn.last_insert_rowid()
+    }
+
+    /// The user's `password` column (`None`: NULL or no such user).
+    pub fn password_column(&self, id: i64) -> Option<String> {
+        let table = self.user_table();
+        self.sql()
+            .query_row(
+                &format!(r#"SELECT "password" FROM "{table}" WHERE "id" = ?1"#),
+                [id],
+                |row| row.get(0),
+            )
+            .expect("password read")
+    }
+
+    /// The outstanding row of `jti`, if any.
+    pub fn outstanding(&self, jti: &str) -> Option<Outstanding> {
+        use rusqlite::OptionalExtension;
+        self.sql()
+            .query_row(
+                "SELECT token, user_id, created_at, expires_at, \
+                 CAST(strftime('%s', created_at) AS INTEGER), \
+                 CAST(strftime('%s', expires_at) AS INTEGER) \
+                 FROM token_blacklist_outstandingtoken WHERE jti = ?1",
+                [jti],
+                |row| {
+                    Ok(Outstanding {
+                        token: row.get(0)?,
+                        user_id: row.get(1)?,
+                        created_at: row.get(2)?,
+                        expires_at: row.get(3)?,
+                        created_unix: row.get(4)?,
+                        expires_unix: row.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .expect("outstanding read")
+    }
+
+    /// `blacklisted_at` of `jti`'s blacklist row, if any.
+    pub fn blacklisted_at(&self, jti: &str) -> Option<String> {
+        use rusqlite::OptionalExtension;
+        self.sql()
+            .query_row(
+                "SELECT b.blacklisted_at FROM token_blacklist_blacklistedtoken b \
+                 JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = ?1",
+                [jti],
+                |row| row.get(0),
+            )
+            .optional()
+            .expect("blacklist read")
+    }
+
+    /// The number of outstanding and of blacklisted rows.
+    pub fn token_rows(&self) -> (i64, i64) {
+        (
+            self.query_i64("SELECT COUNT(*) FROM token_blacklist_outstandingtoken", []),
+            self.query_i64("SELECT COUNT(*) FROM token_blacklist_blacklistedtoken", []),
+        )
+    }
+
+    /// `POST /api/token/` with `body` as the login fields.
+    pub async fn login_with(&self, body: &Value) -> Reply {
+        self.post_json("/api/token/", body).await
+    }
 }

@@ -3,12 +3,12 @@
 
 use jwtd_store::{Blacklisting, Store};
 
-use crate::{BLACKLISTED_AND_ROTATED, DAY, T0, create, flushed, rotation, token};
+use crate::{BLACKLISTED_AND_ROTATED, DAY, T0, Users, flushed, rotation, token};
 
 /// Recorded tokens are not blacklisted; blacklisting answers `Added` once, then
 /// `AlreadyBlacklisted`.
-pub async fn blacklist_a_recorded_token(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn blacklist_a_recorded_token(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let refresh = token("jti-1", Some(alice.id), T0, T0 + DAY);
     let other = token("jti-2", Some(alice.id), T0, T0 + DAY);
 
@@ -42,8 +42,8 @@ pub async fn blacklist_a_recorded_token(store: &dyn Store) {
 
 /// A token the store never saw (minted by another instance, or before the store existed) can be
 /// blacklisted; it is recorded on the way, so it is flushed when it expires.
-pub async fn blacklist_an_unrecorded_token(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn blacklist_an_unrecorded_token(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let foreign = token("minted-elsewhere", Some(alice.id), T0 - 50, T0 + 1000);
 
     assert!(!store.is_blacklisted("minted-elsewhere").await.unwrap());
@@ -75,8 +75,8 @@ pub async fn blacklist_an_unrecorded_token(store: &dyn Store) {
 /// Tokens of a deleted user stay blacklistable. Returns the jtis of the rows that now exist and
 /// name the deleted user, whose owner must be cleared (the contract has no getter for it, so the
 /// backend's wrapper checks the column itself).
-pub async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String> {
-    let alice = create(store, "alice", T0).await;
+pub async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store, users: &Users) -> Vec<String> {
+    let alice = users.create(store, "alice", T0).await;
     let recorded = token("recorded-before-delete", Some(alice.id), T0, T0 + DAY);
     store.record_issued(&recorded).await.unwrap();
     let blacklisted_before = token("blacklisted-before-delete", Some(alice.id), T0, T0 + DAY);
@@ -85,7 +85,7 @@ pub async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String
         Blacklisting::Added
     );
 
-    store.delete_user("alice").await.unwrap();
+    users.delete_user(store, "alice").await.unwrap();
 
     // A token recorded while alice existed.
     assert_eq!(
@@ -131,7 +131,7 @@ pub async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String
     assert!(store.is_blacklisted("recorded-after-delete").await.unwrap());
 
     // The next user does not inherit anything.
-    let bob = create(store, "bob", T0 + 4).await;
+    let bob = users.create(store, "bob", T0 + 4).await;
     assert_ne!(bob.id, alice.id);
 
     vec![
@@ -145,8 +145,8 @@ pub async fn blacklist_tokens_of_a_deleted_user(store: &dyn Store) -> Vec<String
 
 /// `flush_expired(now)` removes issued rows with `expires_at <= now` and their blacklist rows,
 /// keeps the rest, and counts what it removed.
-pub async fn flush_expired_removes_only_expired(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn flush_expired_removes_only_expired(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let t = |jti: &str, exp: i64| token(jti, Some(alice.id), T0, exp);
 
     store
@@ -205,6 +205,7 @@ pub async fn flush_expired_removes_only_expired(store: &dyn Store) {
     // Users are never flushed.
     assert_eq!(store.list_users().await.unwrap(), vec![alice]);
 
+    // A `now` past year 9999 still flushes on Django's tables, whose timestamps end there.
     assert_eq!(store.flush_expired(i64::MAX).await.unwrap(), flushed(2, 2));
     assert_eq!(store.flush_expired(i64::MAX).await.unwrap(), flushed(0, 0));
 }

@@ -1,11 +1,13 @@
 //! The storage contract: every check is an `async fn` over `&dyn Store` (or `Arc<dyn Store>`
-//! where tasks are spawned) and knows nothing of the backend. The test binary runs each one on a
+//! where tasks are spawned) and the [`Users`](crate::Users) that manage its users (the store
+//! itself, or Django in raw SQL), and knows nothing of the backend. The test binary runs each one on a
 //! fresh SQLite file and, when configured, on a fresh PostgreSQL database.
 //!
 //! Times are explicit Unix seconds; nothing here sleeps or reads a clock. The checks are by
 //! topic in the modules below and all reachable from here.
 
 mod blacklist;
+mod django;
 mod rotation;
 mod sharing;
 mod snapshot;
@@ -14,6 +16,12 @@ mod users;
 pub use blacklist::{
     blacklist_a_recorded_token, blacklist_an_unrecorded_token, blacklist_tokens_of_a_deleted_user,
     flush_expired_removes_only_expired,
+};
+pub use django::{
+    django_blacklist_both_ways, django_custom_user_model, django_export_for_import,
+    django_flush_expired_removes_only_expired, django_odd_claims_and_passwords,
+    django_rows_are_simplejwts, django_upgrade_password_is_compare_and_set,
+    django_user_changes_are_seen_at_the_next_read, django_user_writes_and_import_are_refused,
 };
 pub use rotation::{
     concurrent_rotation, many_rotations_at_once, rotate_a_blacklisted_token_without_blacklisting,

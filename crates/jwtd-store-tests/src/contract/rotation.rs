@@ -6,13 +6,13 @@ use std::sync::Arc;
 use jwtd_store::{Blacklisting, Rotation, Store};
 
 use crate::{
-    BLACKLISTED_AND_ROTATED, ROTATED_WITHOUT_BLACKLISTING, T0, create, flushed, rotation, token,
+    BLACKLISTED_AND_ROTATED, ROTATED_WITHOUT_BLACKLISTING, T0, Users, flushed, rotation, token,
 };
 
 /// Rotation with `blacklist_old`: the first call wins and records the successor; a replay of the
 /// same old token loses and writes nothing (its successor is not recorded).
-pub async fn rotate_blacklisting_the_old_token(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn rotate_blacklisting_the_old_token(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     // Distinct expiries so flush counts tell exactly which rows exist.
     let old = token("old", Some(alice.id), T0, T0 + 100);
     let winner = token("new-winner", Some(alice.id), T0 + 10, T0 + 200);
@@ -51,8 +51,8 @@ pub async fn rotate_blacklisting_the_old_token(store: &dyn Store) {
 
 /// Rotation with `blacklist_old` of a token the store never saw: it is recorded and blacklisted,
 /// and the successor can be rotated in turn.
-pub async fn rotate_an_unrecorded_token(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn rotate_an_unrecorded_token(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let old = token("foreign-old", Some(alice.id), T0 - 10, T0 + 100);
     let first = token("first", Some(alice.id), T0, T0 + 200);
     let second = token("second", Some(alice.id), T0 + 1, T0 + 300);
@@ -86,8 +86,8 @@ pub async fn rotate_an_unrecorded_token(store: &dyn Store) {
 }
 
 /// Rotation without `blacklist_old` records the successor and never blacklists the old token.
-pub async fn rotate_without_blacklisting(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn rotate_without_blacklisting(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let old = token("old", Some(alice.id), T0, T0 + 100);
     let first = token("first", Some(alice.id), T0 + 1, T0 + 200);
     let second = token("second", Some(alice.id), T0 + 2, T0 + 300);
@@ -127,8 +127,8 @@ pub async fn rotate_without_blacklisting(store: &dyn Store) {
 /// Rotation without `blacklist_old` of a token that is blacklisted already: it does not consult
 /// the blacklist, so it records the successor and answers that it blacklisted nothing; the old
 /// token's blacklist row stays as it was.
-pub async fn rotate_a_blacklisted_token_without_blacklisting(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn rotate_a_blacklisted_token_without_blacklisting(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let old = token("old", Some(alice.id), T0, T0 + 100);
     let next = token("next", Some(alice.id), T0 + 2, T0 + 200);
     assert_eq!(
@@ -159,10 +159,10 @@ pub async fn rotate_a_blacklisted_token_without_blacklisting(store: &dyn Store) 
 /// 16 tasks rotate the same old token at once, each with its own successor: exactly one wins,
 /// and only its successor is recorded. Tasks are spread over `stores` (one store, or several
 /// opened on the same database), ten rounds.
-pub async fn concurrent_rotation(stores: &[Arc<dyn Store>]) {
+pub async fn concurrent_rotation(stores: &[Arc<dyn Store>], users: &Users) {
     const TASKS: usize = 16;
     const ROUNDS: i64 = 10;
-    let alice = create(stores[0].as_ref(), "alice", T0).await;
+    let alice = users.create(stores[0].as_ref(), "alice", T0).await;
 
     for round in 0..ROUNDS {
         // Each round's rows expire in their own window, so a flush counts just this round.
@@ -217,9 +217,9 @@ pub async fn concurrent_rotation(stores: &[Arc<dyn Store>]) {
 /// token rotated before, spread over `stores`. Every fresh rotation wins and records its
 /// successor; every replay loses and records nothing, even when it shares a transaction with
 /// winners (SQLite's group commit).
-pub async fn many_rotations_at_once(stores: &[Arc<dyn Store>]) {
+pub async fn many_rotations_at_once(stores: &[Arc<dyn Store>], users: &Users) {
     const CHAINS: usize = 24;
-    let alice = create(stores[0].as_ref(), "alice", T0).await;
+    let alice = users.create(stores[0].as_ref(), "alice", T0).await;
     let t = |jti: String| token(&jti, Some(alice.id), T0, T0 + 1);
     for i in 0..CHAINS {
         let outcome = stores[0]

@@ -3,11 +3,11 @@
 
 use jwtd_store::{Blacklisting, Store, StoreError};
 
-use crate::{DAY, T0, create, flushed, new_user, token};
+use crate::{DAY, T0, Users, create, flushed, new_user, token};
 
 /// First half of the durability check: writes to make before the store goes away.
-pub async fn durable_write(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn durable_write(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     store.record_login(alice.id, T0 + 5).await.unwrap();
     assert_eq!(
         store

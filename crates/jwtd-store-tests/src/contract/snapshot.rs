@@ -3,21 +3,28 @@
 
 use jwtd_store::{BlacklistEntry, NewUser, Rotation, Snapshot, Store, StoreError, User};
 
-use crate::{BLACKLISTED_AND_ROTATED, DAY, T0, create, new_user, rotation, token};
+use crate::{BLACKLISTED_AND_ROTATED, DAY, T0, Users, create, new_user, rotation, token};
 
 /// `export` then `import` copies every row unchanged, and the copy behaves as the original:
 /// the blacklist holds, rotation of a blacklisted token fails, users log in under their old ids,
-/// and no new user gets the id of a deleted one. A second import is refused.
-pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
-    let alice = create(source, "alice", T0).await;
-    let bob = source
-        .create_user(NewUser {
-            is_active: false,
-            ..new_user("bob", T0 + 1)
-        })
-        .await
-        .expect("create bob");
-    let carol = create(source, "carol", T0 + 2).await;
+/// and no new user gets the id of a deleted one. A second import is refused. `source_users`
+/// writes the source's users (Django's, for `jwtd import-django`); the target is jwtd's own.
+pub async fn copy_preserves_everything(
+    source: &dyn Store,
+    source_users: &Users,
+    target: &dyn Store,
+) {
+    let alice = source_users.create(source, "alice", T0).await;
+    let bob = source_users
+        .create_user(
+            source,
+            NewUser {
+                is_active: false,
+                ..new_user("bob", T0 + 1)
+            },
+        )
+        .await;
+    let carol = source_users.create(source, "carol", T0 + 2).await;
     source.record_login(alice.id, T0 + 10).await.unwrap();
     let first = token("alice-1", Some(alice.id), T0 + 10, T0 + 10 + DAY);
     let second = token("alice-2", Some(alice.id), T0 + 20, T0 + 20 + DAY);
@@ -36,7 +43,7 @@ pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
         .await
         .unwrap();
     // Carol is the newest user: deleting her leaves her id as the high-water mark only.
-    source.delete_user("carol").await.unwrap();
+    source_users.delete_user(source, "carol").await.unwrap();
 
     let snapshot = source.export().await.expect("export");
     let alice = source.user_by_id(alice.id).await.unwrap().unwrap();
@@ -117,7 +124,11 @@ pub async fn copy_preserves_everything(source: &dyn Store, target: &dyn Store) {
 
 /// An import into a store that holds users or tokens is refused and writes nothing; an empty
 /// snapshot into an empty store is fine.
-pub async fn import_refuses_a_store_with_data(store: &dyn Store) {
+pub async fn import_refuses_a_store_with_data(store: &dyn Store, users: &Users) {
+    assert!(
+        !users.is_django(),
+        "jwtd's schema only: Django's refuses every import"
+    );
     store
         .import(&Snapshot::default())
         .await

@@ -3,12 +3,12 @@
 
 use jwtd_store::{NewUser, Store, StoreError, User};
 
-use crate::{T0, create, new_user};
+use crate::{T0, Users, create, new_user};
 
 /// `migrate` on an already migrated store is a no-op that keeps the data.
-pub async fn migrate_is_idempotent(store: &dyn Store) {
+pub async fn migrate_is_idempotent(store: &dyn Store, users: &Users) {
     store.migrate().await.expect("second migrate");
-    let alice = create(store, "alice", T0).await;
+    let alice = users.create(store, "alice", T0).await;
     store.migrate().await.expect("third migrate");
     store.migrate().await.expect("fourth migrate");
     assert_eq!(
@@ -20,30 +20,32 @@ pub async fn migrate_is_idempotent(store: &dyn Store) {
 }
 
 /// `ping` answers on an empty store and on one with data.
-pub async fn ping_works(store: &dyn Store) {
+pub async fn ping_works(store: &dyn Store, users: &Users) {
     store.ping().await.expect("ping on an empty store");
-    create(store, "alice", T0).await;
+    users.create(store, "alice", T0).await;
     store.ping().await.expect("ping with a user");
 }
 
 /// Creation returns the stored row with increasing ids; lookups find it or answer `Ok(None)`.
-pub async fn create_and_look_up_users(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn create_and_look_up_users(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     assert_eq!(alice.username, "alice");
     assert_eq!(alice.password_hash, new_user("alice", T0).password_hash);
     assert!(alice.is_active);
     assert_eq!(alice.date_joined, T0);
     assert_eq!(alice.last_login, None);
 
-    let bob = store
-        .create_user(NewUser {
-            is_active: false,
-            ..new_user("bob", T0 + 1)
-        })
-        .await
-        .expect("create bob");
+    let bob = users
+        .create_user(
+            store,
+            NewUser {
+                is_active: false,
+                ..new_user("bob", T0 + 1)
+            },
+        )
+        .await;
     assert!(!bob.is_active);
-    let carol = create(store, "carol", T0 + 2).await;
+    let carol = users.create(store, "carol", T0 + 2).await;
     assert!(
         alice.id < bob.id,
         "ids increase: {} then {}",
@@ -80,7 +82,11 @@ pub async fn create_and_look_up_users(store: &dyn Store) {
 }
 
 /// A taken username is a `Conflict`, and the failed attempt changes nothing.
-pub async fn duplicate_username_conflicts(store: &dyn Store) {
+pub async fn duplicate_username_conflicts(store: &dyn Store, users: &Users) {
+    assert!(
+        !users.is_django(),
+        "jwtd's schema only: Django refuses every user write"
+    );
     let alice = create(store, "alice", T0).await;
     let again = store
         .create_user(NewUser {
@@ -105,11 +111,11 @@ pub async fn duplicate_username_conflicts(store: &dyn Store) {
 }
 
 /// `list_users` returns every user ordered by id, not by name or anything else.
-pub async fn list_users_ordered_by_id(store: &dyn Store) {
+pub async fn list_users_ordered_by_id(store: &dyn Store, users: &Users) {
     assert_eq!(store.list_users().await.unwrap(), Vec::<User>::new());
     let mut created = Vec::new();
     for (i, name) in ["zed", "amy", "mia", "bob"].into_iter().enumerate() {
-        created.push(create(store, name, T0 - i as i64).await);
+        created.push(users.create(store, name, T0 - i as i64).await);
     }
     let listed = store.list_users().await.unwrap();
     assert_eq!(listed, created);
@@ -118,12 +124,12 @@ pub async fn list_users_ordered_by_id(store: &dyn Store) {
 
 /// `set_password`, `set_active` and `delete_user` change only the named row, and answer
 /// `NotFound` for a user that does not exist.
-pub async fn update_and_delete_users(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
-    let bob = create(store, "bob", T0).await;
+pub async fn update_and_delete_users(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
+    let bob = users.create(store, "bob", T0).await;
 
-    store
-        .set_password("alice", "$argon2id$new")
+    users
+        .set_password(store, "alice", "$argon2id$new")
         .await
         .expect("set_password");
     let changed = store.user_by_username("alice").await.unwrap().unwrap();
@@ -141,21 +147,27 @@ pub async fn update_and_delete_users(store: &dyn Store) {
         Some(bob.clone())
     );
 
-    store.set_active("alice", false).await.expect("deactivate");
+    users
+        .set_active(store, "alice", false)
+        .await
+        .expect("deactivate");
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().is_active);
-    store
-        .set_active("alice", false)
+    users
+        .set_active(store, "alice", false)
         .await
         .expect("deactivate twice");
     assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().is_active);
-    store.set_active("alice", true).await.expect("reactivate");
+    users
+        .set_active(store, "alice", true)
+        .await
+        .expect("reactivate");
     assert!(store.user_by_id(alice.id).await.unwrap().unwrap().is_active);
     assert!(store.user_by_id(bob.id).await.unwrap().unwrap().is_active);
 
     for result in [
-        store.set_password("nobody", "$argon2id$x").await,
-        store.set_active("nobody", false).await,
-        store.delete_user("nobody").await,
+        users.set_password(store, "nobody", "$argon2id$x").await,
+        users.set_active(store, "nobody", false).await,
+        users.delete_user(store, "nobody").await,
     ] {
         assert!(
             matches!(result, Err(StoreError::NotFound)),
@@ -163,14 +175,17 @@ pub async fn update_and_delete_users(store: &dyn Store) {
         );
     }
 
-    store.delete_user("alice").await.expect("delete alice");
+    users
+        .delete_user(store, "alice")
+        .await
+        .expect("delete alice");
     assert_eq!(store.user_by_username("alice").await.unwrap(), None);
     assert_eq!(store.user_by_id(alice.id).await.unwrap(), None);
     assert_eq!(store.list_users().await.unwrap(), vec![bob.clone()]);
     for result in [
-        store.delete_user("alice").await,
-        store.set_password("alice", "$argon2id$x").await,
-        store.set_active("alice", true).await,
+        users.delete_user(store, "alice").await,
+        users.set_password(store, "alice", "$argon2id$x").await,
+        users.set_active(store, "alice", true).await,
     ] {
         assert!(
             matches!(result, Err(StoreError::NotFound)),
@@ -178,24 +193,24 @@ pub async fn update_and_delete_users(store: &dyn Store) {
         );
     }
     // The name is free again, but the new alice is a new user.
-    let alice2 = create(store, "alice", T0 + 10).await;
+    let alice2 = users.create(store, "alice", T0 + 10).await;
     assert_ne!(alice2.id, alice.id);
 }
 
 /// A deleted user's id is never handed to the next user, even when it was the highest id.
-pub async fn deleted_ids_are_never_reused(store: &dyn Store) {
-    let a = create(store, "a", T0).await;
-    let b = create(store, "b", T0).await;
-    let c = create(store, "c", T0).await;
-    store.delete_user("c").await.unwrap();
-    let d = create(store, "d", T0).await;
+pub async fn deleted_ids_are_never_reused(store: &dyn Store, users: &Users) {
+    let a = users.create(store, "a", T0).await;
+    let b = users.create(store, "b", T0).await;
+    let c = users.create(store, "c", T0).await;
+    users.delete_user(store, "c").await.unwrap();
+    let d = users.create(store, "d", T0).await;
     assert!(d.id > c.id, "new id {} reuses deleted id {}", d.id, c.id);
 
     for name in ["a", "b", "d"] {
-        store.delete_user(name).await.unwrap();
+        users.delete_user(store, name).await.unwrap();
     }
     assert_eq!(store.list_users().await.unwrap(), Vec::<User>::new());
-    let e = create(store, "e", T0).await;
+    let e = users.create(store, "e", T0).await;
     assert!(
         e.id > d.id,
         "new id {} reuses a deleted id (max was {})",
@@ -206,9 +221,9 @@ pub async fn deleted_ids_are_never_reused(store: &dyn Store) {
 }
 
 /// `record_login` sets `last_login` on the named user only.
-pub async fn record_login_sets_last_login(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
-    let bob = create(store, "bob", T0).await;
+pub async fn record_login_sets_last_login(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
+    let bob = users.create(store, "bob", T0).await;
 
     store.record_login(alice.id, T0 + 100).await.unwrap();
     let seen = store.user_by_id(alice.id).await.unwrap().unwrap();
@@ -239,8 +254,8 @@ pub async fn record_login_sets_last_login(store: &dyn Store) {
 }
 
 /// A hash upgrade at login replaces the hash only if nobody changed it meanwhile.
-pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store) {
-    let alice = create(store, "alice", T0).await;
+pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
     let upgraded = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3";
     assert!(
         store

@@ -4,6 +4,7 @@
 //! one backend. Checks that need a backend's internals (raw columns, file permissions, a cut
 //! connection) are in `sqlite.rs` and `postgres.rs`.
 
+mod django;
 mod postgres;
 mod sqlite;
 
@@ -15,7 +16,7 @@ macro_rules! contract_tests {
             #[tokio::test]
             async fn sqlite() {
                 let (_dir, store) = crate::sqlite::fresh().await;
-                jwtd_store_tests::contract::$check(&store).await;
+                jwtd_store_tests::contract::$check(&store, &jwtd_store_tests::Users::Store).await;
             }
 
             #[tokio::test]
@@ -23,7 +24,7 @@ macro_rules! contract_tests {
                 let Some((_db, store)) = crate::postgres::fresh().await else {
                     return;
                 };
-                jwtd_store_tests::contract::$check(&store).await;
+                jwtd_store_tests::contract::$check(&store, &jwtd_store_tests::Users::Store).await;
             }
         }
     )*};
@@ -51,13 +52,14 @@ contract_tests!(
 
 /// Copying (`export` then `import`) in every direction between the two backends.
 mod copy_preserves_everything {
+    use jwtd_store_tests::Users;
     use jwtd_store_tests::contract::copy_preserves_everything;
 
     #[tokio::test]
     async fn sqlite_to_sqlite() {
         let (_source_dir, source) = crate::sqlite::fresh().await;
         let (_target_dir, target) = crate::sqlite::fresh().await;
-        copy_preserves_everything(&source, &target).await;
+        copy_preserves_everything(&source, &Users::Store, &target).await;
     }
 
     #[tokio::test]
@@ -66,7 +68,7 @@ mod copy_preserves_everything {
         let Some((_db, target)) = crate::postgres::fresh().await else {
             return;
         };
-        copy_preserves_everything(&source, &target).await;
+        copy_preserves_everything(&source, &Users::Store, &target).await;
     }
 
     #[tokio::test]
@@ -75,7 +77,7 @@ mod copy_preserves_everything {
             return;
         };
         let (_dir, target) = crate::sqlite::fresh().await;
-        copy_preserves_everything(&source, &target).await;
+        copy_preserves_everything(&source, &Users::Store, &target).await;
     }
 
     #[tokio::test]
@@ -86,6 +88,6 @@ mod copy_preserves_everything {
         let Some((_target_db, target)) = crate::postgres::fresh().await else {
             return;
         };
-        copy_preserves_everything(&source, &target).await;
+        copy_preserves_everything(&source, &Users::Store, &target).await;
     }
 }

@@ -10,17 +10,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jwtd_store::django::DjangoNames;
 use jwtd_store::{Blacklisting, Store, StoreError, User, UserId};
-use jwtd_store_postgres::{PostgresOptions, PostgresStore};
+use jwtd_store_postgres::{DjangoPostgresStore, PostgresOptions, PostgresStore};
 use jwtd_store_tests::contract::{
     blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
     many_rotations_at_once, two_stores_see_each_other,
 };
+use jwtd_store_tests::django::Django;
 use jwtd_store_tests::postgres::TestDatabase;
 use jwtd_store_tests::proxy::{ProxyState, TcpProxy, upstream, via};
-use jwtd_store_tests::{DAY, T0, create, new_user, rotation, token};
+use jwtd_store_tests::{DAY, T0, Users, create, new_user, rotation, token};
 
-fn options() -> PostgresOptions {
+pub fn options() -> PostgresOptions {
     PostgresOptions {
         pool_size: 4,
         ..PostgresOptions::default()
@@ -40,6 +42,37 @@ pub async fn fresh() -> Option<(TestDatabase, PostgresStore)> {
     Some((db, store))
 }
 
+/// A fresh database holding Django's tables (loaded from `pg_dump` of a migrated Django
+/// project), or `None` as [`fresh`].
+pub async fn django_database() -> Option<TestDatabase> {
+    let db = TestDatabase::create().await?;
+    jwtd_store_tests::django::create_postgres_database(db.url()).await;
+    Some(db)
+}
+
+/// A Django store on `url` with `names`.
+pub async fn connect_django(url: &str, names: &DjangoNames) -> DjangoPostgresStore {
+    DjangoPostgresStore::connect(url, options(), names)
+        .await
+        .expect("connect to the Django database")
+}
+
+/// A Django store (login by `login`) on a fresh Django database, and Django beside it, or
+/// `None` as [`fresh`].
+pub async fn fresh_django_login(login: &str) -> Option<(TestDatabase, DjangoPostgresStore, Users)> {
+    let db = django_database().await?;
+    let names = DjangoNames::new("auth_user", login, "id", None, "user_id").unwrap();
+    let store = connect_django(db.url(), &names).await;
+    store.migrate().await.expect("migrate is a no-op");
+    let django = Django::postgres(db.url(), login).await;
+    Some((db, store, Users::Django(Box::new(django))))
+}
+
+/// A Django store on a fresh default Django database, and Django beside it, or `None`.
+pub async fn fresh_django() -> Option<(TestDatabase, DjangoPostgresStore, Users)> {
+    fresh_django_login("username").await
+}
+
 /// Two instances (pools) on one fresh database, the first migrated, or `None` as [`fresh`].
 async fn two_instances() -> Option<(TestDatabase, [Arc<dyn Store>; 2])> {
     let (db, first) = fresh().await?;
@@ -51,7 +84,7 @@ async fn two_instances() -> Option<(TestDatabase, [Arc<dyn Store>; 2])> {
 /// `None` as [`fresh`].
 async fn written() -> Option<(TestDatabase, PostgresStore, tokio_postgres::Client)> {
     let (db, store) = fresh().await?;
-    durable_write(&store).await;
+    durable_write(&store, &Users::Store).await;
     let client = db.client().await;
     Some((db, store, client))
 }
@@ -87,7 +120,7 @@ async fn blacklist_tokens_of_a_deleted_user_clears_the_owner() {
     let Some((db, store)) = fresh().await else {
         return;
     };
-    let jtis = blacklist_tokens_of_a_deleted_user(&store).await;
+    let jtis = blacklist_tokens_of_a_deleted_user(&store, &Users::Store).await;
     assert_eq!(jtis.len(), 5);
     let client = db.client().await;
     for jti in &jtis {
@@ -135,7 +168,7 @@ async fn concurrent_rotation_one_store() {
     let Some((_db, store)) = fresh().await else {
         return;
     };
-    concurrent_rotation(&[Arc::new(store)]).await;
+    concurrent_rotation(&[Arc::new(store)], &Users::Store).await;
 }
 
 /// Two pools on one database are two jwtd instances: the 16 racing rotations are spread over
@@ -145,7 +178,7 @@ async fn concurrent_rotation_two_instances() {
     let Some((_db, instances)) = two_instances().await else {
         return;
     };
-    concurrent_rotation(&instances).await;
+    concurrent_rotation(&instances, &Users::Store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -153,7 +186,7 @@ async fn many_rotations_at_once_two_instances() {
     let Some((_db, instances)) = two_instances().await else {
         return;
     };
-    many_rotations_at_once(&instances).await;
+    many_rotations_at_once(&instances, &Users::Store).await;
 }
 
 /// Acknowledged writes are committed: a new pool (a restarted instance) sees them, and so does

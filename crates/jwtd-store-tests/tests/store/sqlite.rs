@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jwtd_store::django::DjangoNames;
 use jwtd_store::{Blacklisting, Store, StoreError, UserId};
-use jwtd_store_sqlite::SqliteStore;
+use jwtd_store_sqlite::{DjangoSqliteStore, SqliteStore};
 use jwtd_store_tests::contract::{
     blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
     many_rotations_at_once, two_stores_see_each_other,
 };
 use jwtd_store_tests::disk::{SmallDisk, fill, is_root};
-use jwtd_store_tests::{DAY, T0, create, new_user, rotation, token};
+use jwtd_store_tests::django::Django;
+use jwtd_store_tests::{DAY, T0, Users, create, new_user, rotation, token};
 
 /// A migrated store on a new file. The file sits in a directory that does not exist yet, so
 /// every test also checks that `open` creates it.
@@ -54,7 +56,7 @@ fn raw_owner(path: &Path, jti: &str) -> Option<Option<UserId>> {
 #[tokio::test]
 async fn blacklist_tokens_of_a_deleted_user_clears_the_owner() {
     let (_dir, store) = fresh().await;
-    let jtis = blacklist_tokens_of_a_deleted_user(&store).await;
+    let jtis = blacklist_tokens_of_a_deleted_user(&store, &Users::Store).await;
     assert_eq!(jtis.len(), 5);
     for jti in &jtis {
         assert_eq!(
@@ -68,7 +70,7 @@ async fn blacklist_tokens_of_a_deleted_user_clears_the_owner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_rotation_one_store() {
     let (_dir, store) = fresh().await;
-    concurrent_rotation(&[Arc::new(store)]).await;
+    concurrent_rotation(&[Arc::new(store)], &Users::Store).await;
 }
 
 /// The same race across two pools on one file, as between the server and the CLI (or two
@@ -77,27 +79,27 @@ async fn concurrent_rotation_one_store() {
 async fn concurrent_rotation_two_stores() {
     let (_dir, first) = fresh().await;
     let second = SqliteStore::open(first.path()).unwrap();
-    concurrent_rotation(&[Arc::new(first), Arc::new(second)]).await;
+    concurrent_rotation(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_rotations_at_once_one_store() {
     let (_dir, store) = fresh().await;
-    many_rotations_at_once(&[Arc::new(store)]).await;
+    many_rotations_at_once(&[Arc::new(store)], &Users::Store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_rotations_at_once_two_stores() {
     let (_dir, first) = fresh().await;
     let second = SqliteStore::open(first.path()).unwrap();
-    many_rotations_at_once(&[Arc::new(first), Arc::new(second)]).await;
+    many_rotations_at_once(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
 }
 
 #[tokio::test]
 async fn writes_survive_reopening() {
     let (_dir, store) = fresh().await;
     let path = store.path().to_path_buf();
-    durable_write(&store).await;
+    durable_write(&store, &Users::Store).await;
     drop(store);
 
     let reopened = SqliteStore::open(&path).expect("reopen");
@@ -111,7 +113,7 @@ async fn writes_survive_reopening() {
 #[tokio::test]
 async fn writes_are_visible_to_a_plain_connection() {
     let (_dir, store) = fresh().await;
-    durable_write(&store).await;
+    durable_write(&store, &Users::Store).await;
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     let blacklisted: i64 = conn
         .query_row(
@@ -474,4 +476,47 @@ async fn full_disk() {
         })
         .unwrap();
     assert_eq!(blacklisted as usize, acknowledged.len() + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Django's `db.sqlite3` (`database_schema = "django"`), made from Django's own DDL.
+// ---------------------------------------------------------------------------------------------
+
+/// A Django database file made from `ddl` (real `manage.py migrate` output) in a new directory,
+/// in Django's default rollback-journal mode.
+pub fn django_file(ddl: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.sqlite3");
+    jwtd_store_tests::django::create_sqlite_database(&path, ddl);
+    (dir, path)
+}
+
+/// A Django store on `path` with `names`.
+pub fn open_django(path: &Path, names: &DjangoNames) -> DjangoSqliteStore {
+    DjangoSqliteStore::open(path, names).expect("open the Django database")
+}
+
+/// A Django store on a fresh default-model database, and Django beside it.
+pub async fn fresh_django() -> (tempfile::TempDir, DjangoSqliteStore, Users) {
+    let (dir, path) = django_file(jwtd_store_tests::django::SQLITE_SCHEMA);
+    let store = open_django(&path, &DjangoNames::django_default());
+    store.migrate().await.expect("migrate is a no-op");
+    (dir, store, Users::Django(Box::new(Django::sqlite(&path))))
+}
+
+/// A Django store on a fresh database of the custom user model `accounts.User` (login by
+/// `email`), and Django beside it.
+pub async fn fresh_django_email_user() -> (tempfile::TempDir, DjangoSqliteStore, Users) {
+    let (dir, path) = django_file(jwtd_store_tests::django::SQLITE_EMAIL_USER_SCHEMA);
+    let names = DjangoNames::new("accounts_user", "email", "id", None, "user_id").unwrap();
+    let store = open_django(&path, &names);
+    (
+        dir,
+        store,
+        Users::Django(Box::new(Django::sqlite_model(
+            &path,
+            "accounts_user",
+            "email",
+        ))),
+    )
 }
