@@ -6,7 +6,8 @@
 #     the bound is cores ÷ its median time. Goal ≥ 0.9 ×.
 #   - refresh in Django mode (simplejwt's tables made by Django's own DDL, testdata/django/)
 #     against jwtd's own schema on the same backend: without rotation, and with rotation +
-#     blacklisting, on SQLite and (when psql reaches PG_URL) PostgreSQL. Goal ≥ 0.8 ×.
+#     blacklisting, on SQLite (Django's file in WAL, as Django 5.1+ can set it, and in its
+#     default rollback journal) and (when psql reaches PG_URL) PostgreSQL. Goal ≥ 0.8 ×.
 #     The two schemas are measured alternately, ROUNDS times each, and the medians compared.
 #
 #   bench/django.sh                       # DURATION=10 s per measurement, 32 connections
@@ -67,10 +68,12 @@ print("pbkdf2_sha256$1000000$%s$%s" % (salt, base64.b64encode(dk).decode()))
 EOF
 )
 
-django_sqlite() { # FILE: a database made by Django's own DDL, with the user bench
-    python3 - "$1" "$DJANGO_HASH" <<'EOF'
+django_sqlite() { # FILE [wal]: a database made by Django's own DDL, with the user bench; in
+    # Django's default rollback journal, or in WAL (Django 5.1+: OPTIONS "init_command")
+    python3 - "$1" "$DJANGO_HASH" "${2:-delete}" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
+db.execute("PRAGMA journal_mode=%s" % sys.argv[3])
 ddl = open("testdata/django/schema-sqlite.sql").read()
 # `.schema` prints sqlite_sequence, which SQLite creates by itself and refuses to create.
 db.executescript(ddl.replace("CREATE TABLE sqlite_sequence(name,seq);", ""))
@@ -193,13 +196,19 @@ for round in $(seq "$ROUNDS"); do
     log "SQLite, round $round"
     django_sqlite "$WORK/dj-$round.sqlite3"
     django_sqlite "$WORK/djrot-$round.sqlite3"
+    django_sqlite "$WORK/djw-$round.sqlite3" wal
+    django_sqlite "$WORK/djwrot-$round.sqlite3" wal
     instance "j$round" $((PORT + 2)) "sqlite://$WORK/j-$round.db" jwtd
     instance "d$round" $((PORT + 3)) "sqlite://$WORK/dj-$round.sqlite3" django
+    instance "dw$round" $((PORT + 8)) "sqlite://$WORK/djw-$round.sqlite3" django
     instance "jr$round" $((PORT + 4)) "sqlite://$WORK/jr-$round.db" jwtd "${ROTATION[@]}"
     instance "dr$round" $((PORT + 5)) "sqlite://$WORK/djrot-$round.sqlite3" django "${ROTATION[@]}"
+    instance "dwr$round" $((PORT + 9)) "sqlite://$WORK/djwrot-$round.sqlite3" django "${ROTATION[@]}"
     refresh_plain "j$round" $((PORT + 2)) sqlite_refresh_jwtd
+    refresh_plain "dw$round" $((PORT + 8)) sqlite_refresh_django_wal
     refresh_plain "d$round" $((PORT + 3)) sqlite_refresh_django
     refresh_rotating "jr$round" $((PORT + 4)) sqlite_rotate_jwtd
+    refresh_rotating "dwr$round" $((PORT + 9)) sqlite_rotate_django_wal
     refresh_rotating "dr$round" $((PORT + 5)) sqlite_rotate_django
 done
 
@@ -257,8 +266,10 @@ w("| `POST /api/token/`, Django mode, `pbkdf2_sha256` 1,000,000 iterations, %s c
   % (login_conns, before["threads"], before["median_ms"], after["median_ms"], login, errs("django_login"),
      bound, login / bound, "met" if login / bound >= 0.9 else "missed"))
 for label, d, j in (
-    ("`POST /api/token/refresh/`, no rotation, SQLite", "sqlite_refresh_django", "sqlite_refresh_jwtd"),
-    ("`POST /api/token/refresh/`, rotation + blacklist, SQLite", "sqlite_rotate_django", "sqlite_rotate_jwtd"),
+    ("`POST /api/token/refresh/`, no rotation, SQLite, Django's file in WAL", "sqlite_refresh_django_wal", "sqlite_refresh_jwtd"),
+    ("`POST /api/token/refresh/`, rotation + blacklist, SQLite, Django's file in WAL", "sqlite_rotate_django_wal", "sqlite_rotate_jwtd"),
+    ("`POST /api/token/refresh/`, no rotation, SQLite, Django's default rollback journal", "sqlite_refresh_django", "sqlite_refresh_jwtd"),
+    ("`POST /api/token/refresh/`, rotation + blacklist, SQLite, Django's default rollback journal", "sqlite_rotate_django", "sqlite_rotate_jwtd"),
     ("`POST /api/token/refresh/`, rotation + blacklist, PostgreSQL", "pg_rotate_django", "pg_rotate_jwtd"),
 ):
     dm, jm = med(d), med(j)

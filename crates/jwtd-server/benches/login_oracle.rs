@@ -139,6 +139,7 @@ async fn main() {
                 password_hash: hash.clone(),
                 is_active,
                 date_joined: 0,
+                email: None,
             })
             .await
             .expect("user created");

@@ -79,7 +79,11 @@ pub async fn authenticate(
         .throttle()
         .check(client, username)
         .map_err(LoginError::Throttled)?;
-    let user = state.store().user_by_username(username).await?;
+    let user = if state.config().users.login_by_email() {
+        state.store().user_by_email(username).await?
+    } else {
+        state.store().user_by_username(username).await?
+    };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state
         .passwords()

@@ -120,6 +120,7 @@ fn user(row: &Row, sql: &DjangoSql) -> Result<User, StoreError> {
                 None => None,
                 Some(_) => row.try_get::<_, Option<String>>(6)?,
             },
+            email: None,
         })
     };
     read().map_err(db_error)

@@ -89,6 +89,12 @@ impl Store for PostgresStore {
     }
 
     #[instrument(skip_all)]
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.run(async |client| users::by_email(client, email).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         self.run(async |client| users::list(&*client).await).await
     }

@@ -7,7 +7,10 @@ use jwtd_store::StoreError;
 use crate::errors::db_error;
 
 /// Schema migrations, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_email.sql"),
+];
 
 /// Key of the advisory lock that serializes migrations between instances ("jwtdmigr").
 const MIGRATION_LOCK: i64 = 0x6a77_7464_6d69_6772;

@@ -95,11 +95,13 @@ pub(crate) async fn import(client: &mut Object, snapshot: &Snapshot) -> Result<(
         let hashes: Vec<&str> = chunk.iter().map(|u| u.password_hash.as_str()).collect();
         let active: Vec<bool> = chunk.iter().map(|u| u.is_active).collect();
         let last_login: Vec<Option<i64>> = chunk.iter().map(|u| u.last_login).collect();
+        let emails: Vec<Option<&str>> = chunk.iter().map(|u| u.email.as_deref()).collect();
         tx.execute(
-            "INSERT INTO users (id, username, password_hash, is_active, date_joined, last_login)
+            "INSERT INTO users (id, username, password_hash, is_active, date_joined, last_login,
+                                email)
              OVERRIDING SYSTEM VALUE
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[],
-                                  $5::bigint[], $6::bigint[])",
+                                  $5::bigint[], $6::bigint[], $7::text[])",
             &[
                 &column(|u| u.id),
                 &usernames,
@@ -107,6 +109,7 @@ pub(crate) async fn import(client: &mut Object, snapshot: &Snapshot) -> Result<(
                 &active,
                 &column(|u| u.date_joined),
                 &last_login,
+                &emails,
             ],
         )
         .await

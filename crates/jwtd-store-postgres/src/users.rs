@@ -12,7 +12,7 @@ use crate::errors::db_error;
 /// to build statements with.
 macro_rules! user_columns {
     () => {
-        "id, username, password_hash, is_active, date_joined, last_login"
+        "id, username, password_hash, is_active, date_joined, last_login, email"
     };
 }
 
@@ -26,6 +26,7 @@ fn user(row: &Row) -> Result<User, StoreError> {
             row.try_get(3)?,
             row.try_get(4)?,
             row.try_get(5)?,
+            row.try_get(6)?,
         ))
     };
     columns().map(User::from).map_err(db_error)
@@ -35,8 +36,8 @@ fn user(row: &Row) -> Result<User, StoreError> {
 pub(crate) async fn create(client: &Object, user: NewUser) -> Result<User, StoreError> {
     let stmt = client
         .prepare_cached(
-            "INSERT INTO users (username, password_hash, is_active, date_joined)
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO users (username, password_hash, is_active, date_joined, email)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .await
         .map_err(db_error)?;
@@ -48,6 +49,7 @@ pub(crate) async fn create(client: &Object, user: NewUser) -> Result<User, Store
                 &user.password_hash,
                 &user.is_active,
                 &user.date_joined,
+                &user.email,
             ],
         )
         .await;
@@ -60,7 +62,14 @@ pub(crate) async fn create(client: &Object, user: NewUser) -> Result<User, Store
             date_joined: user.date_joined,
             last_login: None,
             id_claim: None,
+            email: user.email,
         }),
+        Err(StoreError::Conflict(reason)) if reason.contains("users_email_key") => {
+            Err(StoreError::Conflict(format!(
+                "a user with the email {:?} already exists",
+                user.email.unwrap_or_default()
+            )))
+        }
         Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
             "a user named {:?} already exists",
             user.username
@@ -80,6 +89,12 @@ pub(crate) async fn by_username(
         " FROM users WHERE username = $1"
     );
     one_user(client, sql, &[&username]).await
+}
+
+/// The user whose email is `email`.
+pub(crate) async fn by_email(client: &Object, email: &str) -> Result<Option<User>, StoreError> {
+    let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
+    one_user(client, sql, &[&email]).await
 }
 
 /// The user with id `id`.

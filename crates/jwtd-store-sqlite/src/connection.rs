@@ -236,6 +236,7 @@ mod tests {
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
                 is_active: true,
                 date_joined: 1_700_000_000,
+                email: None,
             })
             .await
             .unwrap();

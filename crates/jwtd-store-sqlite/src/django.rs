@@ -165,6 +165,7 @@ fn user(row: &Row<'_>, sql: &DjangoSql) -> rusqlite::Result<User> {
         date_joined: row.get::<_, Option<i64>>(4)?.unwrap_or(0),
         last_login: row.get(5)?,
         id_claim,
+        email: None,
     })
 }
 

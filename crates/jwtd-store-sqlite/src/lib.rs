@@ -97,6 +97,12 @@ impl Store for SqliteStore {
         self.read_now(move |conn| users::by_id(conn, id)).await
     }
 
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let email = email.to_owned();
+        self.read_now(move |conn| users::by_email(conn, &email))
+            .await
+    }
+
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         self.run(|conn| users::list(conn)).await
     }

@@ -7,7 +7,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::errors::db_error;
 
 /// Schema migrations, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_email.sql"),
+];
 
 /// Applies the migrations not yet applied, in one `IMMEDIATE` transaction; refuses a schema
 /// newer than this build.

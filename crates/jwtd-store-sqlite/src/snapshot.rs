@@ -67,8 +67,9 @@ fn read(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Snapshot> {
 
 fn write(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> rusqlite::Result<()> {
     let mut insert_user = tx.prepare(
-        "INSERT INTO users (id, username, password_hash, is_active, date_joined, last_login)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO users (id, username, password_hash, is_active, date_joined, last_login,
+                            email)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for user in &snapshot.users {
         insert_user.execute(params![
@@ -77,7 +78,8 @@ fn write(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> rusqlite::Resul
             user.password_hash,
             user.is_active,
             user.date_joined,
-            user.last_login
+            user.last_login,
+            user.email
         ])?;
     }
     let mut insert_token = tx.prepare(

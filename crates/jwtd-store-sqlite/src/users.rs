@@ -9,7 +9,7 @@ use crate::errors::db_error;
 /// The columns of a user row, in [`UserColumns`] order, as a literal to build statements with.
 macro_rules! user_columns {
     () => {
-        "id, username, password_hash, is_active, date_joined, last_login"
+        "id, username, password_hash, is_active, date_joined, last_login, email"
     };
 }
 
@@ -21,13 +21,14 @@ fn user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 /// Creates a user; `Conflict` naming the username when it is taken.
 pub(crate) fn create(conn: &Connection, user: NewUser) -> Result<User, StoreError> {
     let result = conn.execute(
-        "INSERT INTO users (username, password_hash, is_active, date_joined)
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO users (username, password_hash, is_active, date_joined, email)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             user.username,
             user.password_hash,
             user.is_active,
-            user.date_joined
+            user.date_joined,
+            user.email
         ],
     );
     match result {
@@ -39,8 +40,15 @@ pub(crate) fn create(conn: &Connection, user: NewUser) -> Result<User, StoreErro
             date_joined: user.date_joined,
             last_login: None,
             id_claim: None,
+            email: user.email,
         }),
         Err(e) => match db_error(e) {
+            StoreError::Conflict(reason) if reason.contains("users.email") => {
+                Err(StoreError::Conflict(format!(
+                    "a user with the email {:?} already exists",
+                    user.email.unwrap_or_default()
+                )))
+            }
             StoreError::Conflict(_) => Err(StoreError::Conflict(format!(
                 "a user named {:?} already exists",
                 user.username
@@ -58,6 +66,17 @@ pub(crate) fn by_username(conn: &Connection, username: &str) -> Result<Option<Us
         " FROM users WHERE username = ?1"
     ))
     .and_then(|mut stmt| stmt.query_row([username], user).optional())
+    .map_err(db_error)
+}
+
+/// A point read: the user whose email is `email`.
+pub(crate) fn by_email(conn: &Connection, email: &str) -> Result<Option<User>, StoreError> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE email = ?1"
+    ))
+    .and_then(|mut stmt| stmt.query_row([email], user).optional())
     .map_err(db_error)
 }
 

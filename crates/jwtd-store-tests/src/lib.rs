@@ -47,6 +47,7 @@ pub fn new_user(username: &str, date_joined: i64) -> NewUser {
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${username}"),
         is_active: true,
         date_joined,
+        email: None,
     }
 }
 
@@ -134,6 +135,7 @@ impl Users {
                     date_joined: user.date_joined,
                     last_login: None,
                     id_claim: None,
+                    email: None,
                 }
             }
         }

@@ -3,8 +3,16 @@
 
 use crate::{BlacklistEntry, TokenRecord, User, UserId};
 
-/// A user row: `id, username, password_hash, is_active, date_joined, last_login`.
-pub type UserColumns = (UserId, String, String, bool, i64, Option<i64>);
+/// A user row: `id, username, password_hash, is_active, date_joined, last_login, email`.
+pub type UserColumns = (
+    UserId,
+    String,
+    String,
+    bool,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
 
 /// An issued-token row: `jti, user_id, issued_at, expires_at`.
 pub type TokenColumns = (String, Option<UserId>, i64, i64);
@@ -14,7 +22,7 @@ pub type BlacklistColumns = (String, i64);
 
 impl From<UserColumns> for User {
     fn from(columns: UserColumns) -> User {
-        let (id, username, password_hash, is_active, date_joined, last_login) = columns;
+        let (id, username, password_hash, is_active, date_joined, last_login, email) = columns;
         User {
             id,
             username,
@@ -23,6 +31,7 @@ impl From<UserColumns> for User {
             date_joined,
             last_login,
             id_claim: None,
+            email,
         }
     }
 }

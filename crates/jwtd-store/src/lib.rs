@@ -43,6 +43,10 @@ pub struct User {
     /// The user id claim's value when `user_id_field` names a column other than the primary
     /// key (Django mode); `None`: the id itself.
     pub id_claim: Option<String>,
+    /// jwtd's own users' optional, unique email (`username_field = "email"` logs in by it).
+    /// Django mode leaves it `None`: Django's column is read through `username_field` and
+    /// `token_claims`.
+    pub email: Option<String>,
 }
 
 impl User {
@@ -63,6 +67,7 @@ impl std::fmt::Debug for User {
             .field("date_joined", &self.date_joined)
             .field("last_login", &self.last_login)
             .field("id_claim", &self.id_claim)
+            .field("email", &self.email)
             .finish()
     }
 }
@@ -78,6 +83,8 @@ pub struct NewUser {
     pub is_active: bool,
     /// Creation time.
     pub date_joined: i64,
+    /// Optional unique email.
+    pub email: Option<String>,
 }
 
 /// What the store keeps of an issued refresh or sliding token.
@@ -255,8 +262,14 @@ pub enum ClaimValue {
 }
 
 /// The user fields `token_claims` may name in jwtd's own schema.
-pub const JWTD_CLAIM_FIELDS: [&str; 5] =
-    ["id", "username", "is_active", "date_joined", "last_login"];
+pub const JWTD_CLAIM_FIELDS: [&str; 6] = [
+    "id",
+    "username",
+    "email",
+    "is_active",
+    "date_joined",
+    "last_login",
+];
 
 /// The fields of `user` that jwtd's own schema holds, for `token_claims`; `None` for a field it
 /// does not have.
@@ -264,6 +277,10 @@ pub fn jwtd_user_field(user: &User, field: &str) -> Option<ClaimValue> {
     Some(match field {
         "id" => ClaimValue::Integer(user.id),
         "username" => ClaimValue::Text(user.username.clone()),
+        "email" => user
+            .email
+            .clone()
+            .map_or(ClaimValue::Null, ClaimValue::Text),
         "is_active" => ClaimValue::Bool(user.is_active),
         "date_joined" => ClaimValue::Integer(user.date_joined),
         "last_login" => user
@@ -322,6 +339,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Looks a user up by id.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Looks a user up by email (jwtd's own schema with `username_field = "email"`). Stores
+    /// without that column refuse.
+    async fn user_by_email(&self, _email: &str) -> Result<Option<User>, StoreError> {
+        Err(StoreError::Refused(
+            "this store looks users up by username_field only".to_owned(),
+        ))
+    }
 
     /// What the user id claim holds: jwtd's own schema puts the integer id there; in Django
     /// mode it is the `user_id_field` column's kind.

@@ -76,6 +76,9 @@ pub enum UserCommand {
         /// Create the user deactivated.
         #[arg(long)]
         inactive: bool,
+        /// The user's email, unique (with `username_field = "email"` they log in by it).
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
     },
     /// Replace a user's password.
     SetPassword {

@@ -388,6 +388,20 @@ fn check_username(username: &str) -> Result<()> {
     Ok(())
 }
 
+/// An email as Django's `EmailField` would take it, roughly: one `@` with text on both sides,
+/// no spaces, at most 254 characters. (Deliverability is not jwtd's to judge.)
+fn check_email(email: &str) -> Result<()> {
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if !valid {
+        bail!("{email:?} is not an email address");
+    }
+    Ok(())
+}
+
 fn not_found(username: &str) -> impl FnOnce(StoreError) -> anyhow::Error + '_ {
     move |e| match e {
         StoreError::NotFound => anyhow!("no user named {username:?}"),
@@ -415,6 +429,7 @@ fn user_json(user: &User) -> Value {
     json!({
         "id": user.id,
         "username": user.username,
+        "email": user.email,
         "is_active": user.is_active,
         "password_hasher": password_hasher(user),
         "date_joined": readable_time(user.date_joined),
@@ -448,8 +463,12 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             username,
             password_stdin: _,
             inactive,
+            email,
         } => {
             check_username(&username)?;
+            if let Some(email) = &email {
+                check_email(email)?;
+            }
             let password = read_password()?;
             let hash = passwords()?.hash(password).await?;
             let user = store
@@ -458,6 +477,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                     password_hash: hash,
                     is_active: !inactive,
                     date_joined: now,
+                    email,
                 })
                 .await?;
             println!("{}", user.id);
@@ -510,6 +530,9 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             } else {
                 println!("id:          {}", user.id);
                 println!("username:    {}", user.username);
+                if let Some(email) = &user.email {
+                    println!("email:       {email}");
+                }
                 println!("is_active:   {}", user.is_active);
                 println!("password:    {}", password_hasher(&user));
                 println!("date_joined: {}", readable_time(user.date_joined));

@@ -269,3 +269,48 @@ fn copy_store_copies_users_with_their_ids() {
         stderr(&itself)
     );
 }
+
+#[test]
+fn users_may_have_a_unique_email_and_log_in_by_it() {
+    let work = Workdir::new().with("JWTD_USERNAME_FIELD", "email");
+    let create = |name: &str, email: &str| {
+        work.run_with_stdin(
+            &["user", "create", name, "--password-stdin", "--email", email],
+            PASSWORD,
+        )
+    };
+    assert!(create("alice", "alice@example.com").status.success());
+    let taken = create("bob", "alice@example.com");
+    assert!(!taken.status.success());
+    assert!(
+        stderr(&taken).contains("a user with the email \"alice@example.com\" already exists"),
+        "{}",
+        stderr(&taken)
+    );
+    let bad = create("carol", "not an address");
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("is not an email address"),
+        "{}",
+        stderr(&bad)
+    );
+    let shown: Value =
+        serde_json::from_str(&work.ok(&["user", "show", "alice", "--json"])).unwrap();
+    assert_eq!(shown["email"], "alice@example.com");
+
+    let server = Server::start(&work);
+    let (status, body) = server.post(
+        "/api/token/",
+        serde_json::json!({"email": "alice@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.post(
+        "/api/token/",
+        serde_json::json!({"username": "alice", "password": PASSWORD}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"email": ["This field is required."]})
+    );
+}

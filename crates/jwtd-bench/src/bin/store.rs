@@ -194,6 +194,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".to_owned(),
             is_active: true,
             date_joined: now,
+            email: None,
         })
         .await
         .context("creating the bench user")?;

@@ -426,7 +426,7 @@ fn password_hashers_take_names_or_django_class_paths() {
 fn bad_user_settings_name_the_setting() {
     for (pairs, setting) in [
         (vec![("JWTD_DATABASE_SCHEMA", "mysql")], "database_schema"),
-        (vec![("JWTD_USERNAME_FIELD", "email")], "username_field"),
+        (vec![("JWTD_USERNAME_FIELD", "mail")], "username_field"),
         (vec![("JWTD_USER_ID_FIELD", "uuid")], "user_id_field"),
         (
             vec![("JWTD_DJANGO_USER_TABLE", "accounts_user")],

@@ -63,12 +63,12 @@ impl UsersConfig {
                         ));
                     }
                 }
-                if username_field != "username" {
+                if username_field != "username" && username_field != "email" {
                     return Err(invalid(
                         "username_field",
                         format!(
-                            "{username_field:?}: jwtd's own users log in by username; other \
-                             login fields need database_schema = \"django\""
+                            "{username_field:?}: jwtd's own users log in by username or email; \
+                             other login fields need database_schema = \"django\""
                         ),
                     ));
                 }
@@ -134,6 +134,12 @@ impl UsersConfig {
     /// Whether the users are a Django project's.
     pub fn is_django(&self) -> bool {
         matches!(self.schema, DatabaseSchema::Django(_))
+    }
+
+    /// Whether logins look jwtd's own users up by their email (`username_field = "email"` in
+    /// jwtd's schema; in Django mode the store reads the configured column itself).
+    pub fn login_by_email(&self) -> bool {
+        self.schema == DatabaseSchema::Jwtd && self.username_field == "email"
     }
 }
 

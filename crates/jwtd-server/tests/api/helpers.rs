@@ -476,6 +476,7 @@ impl TestApp {
             password_hash,
             is_active: active,
             date_joined: now(),
+            email: None,
         };
         self.store.create_user(user).await.expect("user created").id
     }

@@ -13,6 +13,7 @@ mod expiry;
 mod hash_upgrade;
 mod helpers;
 mod leeway;
+mod login_by_email;
 mod obtain;
 mod production;
 mod protected;

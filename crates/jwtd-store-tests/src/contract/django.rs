@@ -620,6 +620,7 @@ pub async fn django_export_for_import(source: &dyn Store, users: &Users, target:
         date_joined: T0 + 1,
         last_login: None,
         id_claim: None,
+        email: None,
     };
     assert_eq!(snapshot.users, vec![alice.clone(), bob.clone()]);
     assert_eq!(

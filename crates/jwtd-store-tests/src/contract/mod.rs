@@ -31,6 +31,7 @@ pub use sharing::{durable_check, durable_write, two_stores_see_each_other};
 pub use snapshot::{copy_preserves_everything, import_refuses_a_store_with_data};
 pub use users::{
     create_and_look_up_users, deleted_ids_are_never_reused, duplicate_username_conflicts,
-    list_users_ordered_by_id, migrate_is_idempotent, ping_works, record_login_sets_last_login,
-    update_and_delete_users, upgrade_password_only_replaces_the_hash_it_read,
+    emails_are_unique_and_found, list_users_ordered_by_id, migrate_is_idempotent, ping_works,
+    record_login_sets_last_login, update_and_delete_users,
+    upgrade_password_only_replaces_the_hash_it_read,
 };

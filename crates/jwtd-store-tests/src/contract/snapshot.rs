@@ -142,6 +142,7 @@ pub async fn import_refuses_a_store_with_data(store: &dyn Store, users: &Users) 
             date_joined: T0,
             last_login: None,
             id_claim: None,
+            email: None,
         }],
         last_user_id: 42,
         issued: vec![token("zed-1", Some(42), T0, T0 + DAY)],

@@ -285,3 +285,50 @@ pub async fn upgrade_password_only_replaces_the_hash_it_read(store: &dyn Store, 
 async fn stored_hash(store: &dyn Store, id: jwtd_store::UserId) -> String {
     store.user_by_id(id).await.unwrap().unwrap().password_hash
 }
+
+/// jwtd's own users may have an email, unique when set (`username_field = "email"` logs in by
+/// it): found by it, refused twice with a message naming it, any number of users without one,
+/// kept by a copy.
+pub async fn emails_are_unique_and_found(store: &dyn Store, _users: &Users) {
+    let with_email = |name: &str, email: Option<&str>| NewUser {
+        email: email.map(str::to_owned),
+        ..new_user(name, T0)
+    };
+    let alice = store
+        .create_user(with_email("alice", Some("alice@example.com")))
+        .await
+        .expect("alice");
+    assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
+    for name in ["bob", "carol"] {
+        let user = store.create_user(with_email(name, None)).await.expect(name);
+        assert_eq!(user.email, None);
+    }
+    match store
+        .create_user(with_email("dave", Some("alice@example.com")))
+        .await
+    {
+        Err(StoreError::Conflict(message)) => assert_eq!(
+            message,
+            "a user with the email \"alice@example.com\" already exists"
+        ),
+        other => panic!("expected a conflict on the email, got {other:?}"),
+    }
+    assert_eq!(
+        store.user_by_email("alice@example.com").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store.user_by_email("ALICE@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.user_by_email("nobody@example.com").await.unwrap(),
+        None
+    );
+    let snapshot = store.export().await.unwrap();
+    assert_eq!(snapshot.users[0], alice, "an export carries the email");
+}

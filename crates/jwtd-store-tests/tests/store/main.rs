@@ -35,6 +35,7 @@ contract_tests!(
     ping_works,
     create_and_look_up_users,
     duplicate_username_conflicts,
+    emails_are_unique_and_found,
     list_users_ordered_by_id,
     update_and_delete_users,
     deleted_ids_are_never_reused,

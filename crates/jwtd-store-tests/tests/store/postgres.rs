@@ -253,7 +253,7 @@ async fn concurrent_migrations() {
         "SELECT version FROM jwtd_schema_migrations ORDER BY version",
     )
     .await;
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     let alice = create(stores[3].as_ref(), "alice", T0).await;
     assert_eq!(stores[5].user_by_id(alice.id).await.unwrap(), Some(alice));
 }

@@ -1,0 +1,4 @@
+-- An optional, unique email per user: `username_field = "email"` logs in by it. NULL (no
+-- email) may repeat; a given address belongs to one user.
+ALTER TABLE users ADD COLUMN email TEXT;
+CREATE UNIQUE INDEX users_email ON users (email);
