@@ -39,6 +39,34 @@ impl Drop for WriterThread {
     }
 }
 
+/// The busy handler on another program's file: waits for its lock in short steps, 0.1 ms for
+/// the first 100 ms and then 5 ms, until [`BUSY_TIMEOUT`] in all.
+///
+/// SQLite's own `busy_timeout` sleeps 1, 2, 5, 10 ... up to 100 ms between tries. In Django's
+/// default rollback journal a reader and a committing writer exclude each other, so under load
+/// every commit and many reads meet a lock held for well under a millisecond, and those sleeps,
+/// not the work, would set the pace (BENCHMARKS.md, "Django database mode"). jwtd's own file
+/// needs none of this: it is in WAL, and its writers take turns in-process.
+pub(crate) fn wait_for_lock(retries: i32) -> bool {
+    const FINE_STEP: Duration = Duration::from_micros(100);
+    const FINE_TRIES: u32 = 1000;
+    const COARSE_STEP: Duration = Duration::from_millis(5);
+    let retries = u32::try_from(retries).unwrap_or(0);
+    let (waited, step) = if retries < FINE_TRIES {
+        (FINE_STEP * retries, FINE_STEP)
+    } else {
+        (
+            FINE_STEP * FINE_TRIES + COARSE_STEP * (retries - FINE_TRIES),
+            COARSE_STEP,
+        )
+    };
+    if waited >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(step);
+    true
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, and its directory.
     ///
@@ -81,7 +109,7 @@ impl SqliteStore {
         let manager = SqliteConnectionManager::file(path)
             .with_flags(flags)
             .with_init(|conn| {
-                conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn.busy_handler(Some(wait_for_lock))?;
                 // Django turns foreign keys on for every connection too.
                 conn.pragma_update(None, "foreign_keys", "ON")
             });

@@ -6,9 +6,10 @@
 //! WAL. Writes go through the same group commit as jwtd's own schema (one short `IMMEDIATE`
 //! transaction per batch, never held across requests), and every statement waits up to the busy
 //! timeout for Django's writes before answering `Unavailable` (503), with nothing half-written.
-//! Point reads run on the calling worker only when the file is in WAL mode: in Django's default
-//! rollback journal a reader can wait for a writer's commit, and that wait belongs on the
-//! blocking pool, not on an async worker.
+//! Point reads run on the calling worker. In WAL mode a reader never waits; in Django's default
+//! rollback journal a reader can meet a committing writer's lock, so the read is tried once on
+//! the worker without waiting, and one that meets a lock goes to the blocking pool, where it
+//! waits: an async worker never sleeps in SQLite's busy handler.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::SqliteStore;
-use crate::errors::db_error;
+use crate::connection::wait_for_lock;
+use crate::errors::{db_error, is_busy};
 use crate::tokens::finished;
 
 /// A [`Store`] on a Django project's SQLite database.
@@ -81,15 +83,22 @@ impl DjangoSqliteStore {
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &DjangoSql) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&mut Connection, &DjangoSql) -> Result<T, StoreError> + Send + 'static,
     {
         let sql = Arc::clone(&self.sql);
-        let work = move |conn: &mut Connection| work(conn, &sql);
         if self.wal {
-            self.db.read_now(work).await
-        } else {
-            self.db.run(work).await
+            return self.db.read_now(move |conn| work(conn, &sql)).await;
         }
+        if let Some(mut conn) = self.db.pool.try_get() {
+            conn.busy_handler(None).map_err(db_error)?;
+            let answer = work(&mut conn, &sql);
+            conn.busy_handler(Some(wait_for_lock)).map_err(db_error)?;
+            match answer {
+                Err(e) if is_busy(&e) => {}
+                answer => return answer,
+            }
+        }
+        self.db.run(move |conn| work(conn, &sql)).await
     }
 
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -108,7 +117,7 @@ impl DjangoSqliteStore {
     ) -> Result<Option<User>, StoreError> {
         self.read(move |conn, sql| {
             conn.prepare_cached(statement(sql))
-                .and_then(|mut stmt| stmt.query_row([key], |row| user(row, sql)).optional())
+                .and_then(|mut stmt| stmt.query_row([&key], |row| user(row, sql)).optional())
                 .map_err(db_error)
         })
         .await
@@ -398,7 +407,7 @@ impl Store for DjangoSqliteStore {
         let jti = jti.to_owned();
         self.read(move |conn, sql| {
             conn.prepare_cached(&sql.is_blacklisted)
-                .and_then(|mut stmt| stmt.exists([jti]))
+                .and_then(|mut stmt| stmt.exists([&jti]))
                 .map_err(db_error)
         })
         .await

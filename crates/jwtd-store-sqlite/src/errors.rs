@@ -6,6 +6,15 @@ use std::path::Path;
 use jwtd_store::StoreError;
 use rusqlite::ErrorCode;
 
+/// How an `Unavailable` for a lock held elsewhere begins.
+const BUSY: &str = "database is busy";
+
+/// Whether `err` is a lock held by another connection (nothing was done; trying again later
+/// may succeed).
+pub(crate) fn is_busy(err: &StoreError) -> bool {
+    matches!(err, StoreError::Unavailable(message) if message.starts_with(BUSY))
+}
+
 /// Maps rusqlite failures onto the store's three kinds of trouble; the message of an
 /// `Unavailable` starts with the cause in words an operator searches for.
 pub(crate) fn db_error(err: rusqlite::Error) -> StoreError {
@@ -15,7 +24,7 @@ pub(crate) fn db_error(err: rusqlite::Error) -> StoreError {
             ErrorCode::ReadOnly => StoreError::Unavailable(format!("database is read-only: {err}")),
             ErrorCode::DiskFull => StoreError::Unavailable(format!("disk is full: {err}")),
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                StoreError::Unavailable(format!("database is busy: {err}"))
+                StoreError::Unavailable(format!("{BUSY}: {err}"))
             }
             ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
                 StoreError::Unavailable(format!("cannot open the database file: {err}"))
