@@ -81,6 +81,11 @@ fn check_token_claims(config: &Config, store: &dyn Store) -> Result<(), StateErr
         "iss",
     ];
     let revoke = config.users.revoke_token_claim.as_deref();
+    if let Some(claim) = revoke.filter(|claim| reserved.contains(claim)) {
+        return Err(StateError::TokenClaims(format!(
+            "revoke_token_claim: {claim:?} is a claim jwtd sets itself"
+        )));
+    }
     if let Some(field) = fields
         .iter()
         .find(|field| reserved.contains(&field.as_str()) || Some(field.as_str()) == revoke)

@@ -104,7 +104,9 @@ pub async fn authenticate(
         }
     }
     match user {
-        Some(user) if verified.matches && user.is_active => {
+        // A user whose user id claim column is empty (NULL) could only get tokens that name
+        // nobody: refused like bad credentials, as simplejwt's `str(None)` would fail them.
+        Some(user) if verified.matches && user.is_active && !user.id_claim().is_empty() => {
             state.metrics().login(LoginOutcome::Succeeded);
             Ok(user)
         }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Object};
 use jwtd_store::django::{
-    Catalog, Dialect, DjangoNames, DjangoSql, FieldRead, claim_values, import_refused,
-    users_are_djangos,
+    Catalog, Dialect, DjangoNames, DjangoSql, FieldRead, UniqueColumns, claim_values,
+    import_refused, users_are_djangos,
 };
 use jwtd_store::{
     BlacklistEntry, Blacklisting, ClaimValue, Flushed, IdClaimKind, NewUser, Rotation,
@@ -54,10 +54,15 @@ impl DjangoPostgresStore {
     ) -> Result<DjangoPostgresStore, StoreError> {
         let db = PostgresStore::connect(url, options)?;
         let tables: Vec<String> = names.tables().iter().map(|t| (*t).to_owned()).collect();
-        let catalog = db
-            .run(async |client| read_catalog(client, &tables).await)
+        let (catalog, unique) = db
+            .run(async |client| {
+                Ok((
+                    read_catalog(client, &tables).await?,
+                    unique_columns(client, &names.user_table).await?,
+                ))
+            })
             .await?;
-        let sql = DjangoSql::plan(names, Dialect::Postgres, &catalog)?;
+        let sql = DjangoSql::plan(names, Dialect::Postgres, &catalog, &unique)?;
         Ok(DjangoPostgresStore {
             db,
             sql: Arc::new(sql),
@@ -105,6 +110,25 @@ async fn read_catalog(client: &Object, tables: &[String]) -> Result<Catalog, Sto
     Ok(catalog)
 }
 
+/// The columns of `table` (in the current schema) that are unique on their own: a primary key,
+/// unique constraint or unique index on that column alone, without a predicate or expression.
+async fn unique_columns(client: &Object, table: &str) -> Result<UniqueColumns, StoreError> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+             WHERE n.nspname = current_schema() AND c.relname = $1 AND i.indisunique
+               AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL",
+            &[&table],
+        )
+        .await
+        .map_err(db_error)?;
+    let columns = rows.iter().map(|row| row.get::<_, String>(0)).collect();
+    Ok(UniqueColumns::from([(table.to_owned(), columns)]))
+}
+
 /// A user row as [`DjangoSql`] selects it: `id, login, password, is_active, date_joined,
 /// last_login, id_claim`. A NULL password or login is empty, which nothing matches.
 fn user(row: &Row, sql: &DjangoSql) -> Result<User, StoreError> {
@@ -116,11 +140,15 @@ fn user(row: &Row, sql: &DjangoSql) -> Result<User, StoreError> {
             is_active: row.try_get::<_, Option<bool>>(3)?.unwrap_or(false),
             date_joined: row.try_get::<_, Option<i64>>(4)?.unwrap_or(0),
             last_login: row.try_get(5)?,
+            // A NULL claim column is an empty claim, which names nobody: never `None`, which
+            // would mean "the id is the claim" and could name another user.
             id_claim: match sql.id_claim_read {
                 None => None,
-                Some(_) => row.try_get::<_, Option<String>>(6)?,
+                Some(_) => Some(row.try_get::<_, Option<String>>(6)?.unwrap_or_default()),
             },
-            email: None,
+            email: row
+                .try_get::<_, Option<String>>(7)?
+                .filter(|email| !email.is_empty()),
         })
     };
     read().map_err(db_error)

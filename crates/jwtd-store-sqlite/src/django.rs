@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jwtd_store::django::{
-    Catalog, DjangoNames, DjangoSql, FieldRead, claim_values, import_refused, users_are_djangos,
+    Catalog, DjangoNames, DjangoSql, FieldRead, UniqueColumns, claim_values, import_refused,
+    users_are_djangos,
 };
 use jwtd_store::{
     BlacklistEntry, Blacklisting, ClaimValue, Flushed, IdClaimKind, NewUser, Rotation,
@@ -63,11 +64,17 @@ impl DjangoSqliteStore {
             .get()
             .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))?;
         let catalog = catalog(&conn, names).map_err(db_error)?;
+        let unique = unique_columns(&conn, &names.user_table).map_err(db_error)?;
         let journal: String = conn
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .map_err(db_error)?;
         drop(conn);
-        let sql = DjangoSql::plan(names, jwtd_store::django::Dialect::Sqlite, &catalog)?;
+        let sql = DjangoSql::plan(
+            names,
+            jwtd_store::django::Dialect::Sqlite,
+            &catalog,
+            &unique,
+        )?;
         Ok(DjangoSqliteStore {
             db,
             sql: Arc::new(sql),
@@ -110,15 +117,28 @@ impl DjangoSqliteStore {
         self.db.write_batched(move |conn| work(conn, &sql)).await
     }
 
+    /// The one user a lookup finds. Two rows (a uniqueness the start-up check saw was dropped
+    /// since) are an error, never the first one: that could be somebody else.
     async fn user_where(
         &self,
         statement: fn(&DjangoSql) -> &str,
         key: Value,
     ) -> Result<Option<User>, StoreError> {
         self.read(move |conn, sql| {
-            conn.prepare_cached(statement(sql))
-                .and_then(|mut stmt| stmt.query_row([&key], |row| user(row, sql)).optional())
-                .map_err(db_error)
+            let mut stmt = conn.prepare_cached(statement(sql)).map_err(db_error)?;
+            let mut found = stmt
+                .query_map([&key], |row| user(row, sql))
+                .map_err(db_error)?
+                .take(2)
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_error)?;
+            if found.len() > 1 {
+                return Err(StoreError::Internal(format!(
+                    "two users of {} match one login or user id claim; its column must be unique",
+                    sql.names.user_table
+                )));
+            }
+            Ok(found.pop())
         })
         .await
     }
@@ -139,6 +159,23 @@ fn catalog(conn: &Connection, names: &DjangoNames) -> rusqlite::Result<Catalog> 
         }
     }
     Ok(catalog)
+}
+
+/// The columns of `table` that are unique on their own: a single-column primary key, or a
+/// unique index (or constraint) on that column alone and without a `WHERE`.
+fn unique_columns(conn: &Connection, table: &str) -> rusqlite::Result<UniqueColumns> {
+    let mut stmt = conn.prepare(
+        "SELECT ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii
+         WHERE il.\"unique\" = 1 AND il.partial = 0
+           AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1
+         UNION
+         SELECT name FROM pragma_table_info(?1)
+         WHERE pk = 1 AND (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1",
+    )?;
+    let columns = stmt
+        .query_map([table], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(UniqueColumns::from([(table.to_owned(), columns)]))
 }
 
 /// A column as text, whatever SQLite's dynamic typing put there (a Django `CharField` holds
@@ -174,7 +211,7 @@ fn user(row: &Row<'_>, sql: &DjangoSql) -> rusqlite::Result<User> {
         date_joined: row.get::<_, Option<i64>>(4)?.unwrap_or(0),
         last_login: row.get(5)?,
         id_claim,
-        email: None,
+        email: Some(text(row, 7)?).filter(|email| !email.is_empty()),
     })
 }
 

@@ -233,6 +233,10 @@ pub fn is_identifier(name: &str) -> bool {
 /// that does not exist is absent.
 pub type Catalog = HashMap<String, Vec<(String, String)>>;
 
+/// The columns that are unique on their own (a single-column primary key, unique constraint or
+/// unique index without a predicate), by table.
+pub type UniqueColumns = HashMap<String, Vec<String>>;
+
 /// How a store reads one selected user field for `token_claims`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FieldRead {
@@ -259,7 +263,8 @@ pub struct DjangoSql {
     pub id_claim: crate::IdClaimKind,
     /// How the `id_claim` column of a user row is read (`None`: the id is the claim).
     pub id_claim_read: Option<FieldRead>,
-    /// A user by login name (`?1`), in [`crate::UserColumns`] order plus the id claim.
+    /// A user by login name (`?1`), in [`crate::UserColumns`] order plus the id claim and the
+    /// (unique) email.
     pub user_by_login: String,
     /// A user by primary key (`?1`, `bigint`).
     pub user_by_id: String,
@@ -310,6 +315,7 @@ impl DjangoSql {
         names: &DjangoNames,
         dialect: Dialect,
         catalog: &Catalog,
+        unique: &UniqueColumns,
     ) -> Result<DjangoSql, StoreError> {
         let refuse =
             |what: String| StoreError::Refused(format!("database_schema = \"django\": {what}"));
@@ -380,6 +386,33 @@ impl DjangoSql {
             &[ColumnKind::Integer, ColumnKind::Uuid, ColumnKind::Text],
             "set user_id_field to simplejwt's USER_ID_FIELD",
         )?;
+        // A login or a user id claim must name one user: a column that two users can share
+        // would let one log in as, or be served as, the other (`User.objects.get` would raise
+        // MultipleObjectsReturned in Django; a first-row-wins lookup would pick one).
+        let is_unique = |column: &str| {
+            unique
+                .get(user_table)
+                .is_some_and(|columns| columns.iter().any(|c| c == column))
+        };
+        for (column, setting, what) in [
+            (
+                names.username_field.as_str(),
+                "username_field",
+                "Django's USERNAME_FIELD",
+            ),
+            (
+                names.user_id_field.as_str(),
+                "user_id_field",
+                "simplejwt's USER_ID_FIELD",
+            ),
+        ] {
+            if !is_unique(column) {
+                return Err(refuse(format!(
+                    "column {user_table}.{column} is not unique; {setting} must name a unique \
+                     column, as {what} must be (unique=True)"
+                )));
+            }
+        }
         // Optional, as on Django's AbstractBaseUser: without is_active every user is active.
         let optional = |column: &str, kind: ColumnKind| -> Result<bool, StoreError> {
             match kind_of(&users, column) {
@@ -452,8 +485,16 @@ impl DjangoSql {
             (Dialect::Postgres, "NULL") => "CAST(NULL AS text)".to_owned(),
             _ => id_claim_select,
         };
+        // The email, for `jwtd import-django`, when the table has a unique one (Django's
+        // auth_user.email is not unique, so it is not an identity there).
+        let email_select = match kind_of(&users, "email") {
+            Some(ColumnKind::Text) if is_unique("email") => {
+                format!("CAST({} AS text)", column("email"))
+            }
+            _ => "CAST(NULL AS text)".to_owned(),
+        };
         let select = format!(
-            "SELECT CAST(u.\"id\" AS bigint), {}, u.\"password\", {}, {}, {}, {} FROM {u} u",
+            "SELECT CAST(u.\"id\" AS bigint), {}, u.\"password\", {}, {}, {}, {}, {email_select} FROM {u} u",
             column(&names.username_field),
             if has_is_active {
                 column("is_active")
@@ -721,6 +762,13 @@ mod tests {
         catalog
     }
 
+    fn unique() -> UniqueColumns {
+        UniqueColumns::from([(
+            "auth_user".to_owned(),
+            vec!["id".to_owned(), "username".to_owned()],
+        )])
+    }
+
     fn refusal(result: Result<DjangoSql, StoreError>) -> String {
         match result {
             Err(StoreError::Refused(message)) => message,
@@ -736,6 +784,7 @@ mod tests {
             &DjangoNames::django_default(),
             Dialect::Sqlite,
             &catalog,
+            &unique(),
         ));
         assert_eq!(
             message,
@@ -747,7 +796,12 @@ mod tests {
     #[test]
     fn missing_or_mistyped_columns_are_named() {
         let names = DjangoNames::new("auth_user", "email_address", "id", None, "user_id").unwrap();
-        let message = refusal(DjangoSql::plan(&names, Dialect::Sqlite, &django_catalog()));
+        let message = refusal(DjangoSql::plan(
+            &names,
+            Dialect::Sqlite,
+            &django_catalog(),
+            &unique(),
+        ));
         assert!(
             message.contains("column auth_user.email_address not found"),
             "{message}"
@@ -759,6 +813,7 @@ mod tests {
             &DjangoNames::django_default(),
             Dialect::Sqlite,
             &catalog,
+            &unique(),
         ));
         assert!(
             message.contains("auth_user.is_active is text, expected a boolean"),
@@ -773,8 +828,13 @@ mod tests {
             .get_mut("auth_user")
             .unwrap()
             .retain(|(c, _)| c != "is_active");
-        let sql =
-            DjangoSql::plan(&DjangoNames::django_default(), Dialect::Sqlite, &catalog).unwrap();
+        let sql = DjangoSql::plan(
+            &DjangoNames::django_default(),
+            Dialect::Sqlite,
+            &catalog,
+            &unique(),
+        )
+        .unwrap();
         assert!(sql.user_by_login.contains(", 1, "), "{}", sql.user_by_login);
     }
 
@@ -806,6 +866,7 @@ mod tests {
             &DjangoNames::django_default(),
             Dialect::Sqlite,
             &django_catalog(),
+            &unique(),
         )
         .unwrap();
         assert!(
@@ -816,5 +877,77 @@ mod tests {
         assert!(sql.user_fields(&["password".into()]).is_err());
         // No group tables in this catalog.
         assert!(sql.user_fields(&["groups".into()]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod uniqueness_tests {
+    use super::*;
+
+    #[test]
+    fn login_and_claim_columns_must_be_unique() {
+        let mut catalog = Catalog::new();
+        let cols = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        catalog.insert(
+            "auth_user".into(),
+            cols(&[
+                ("id", "integer"),
+                ("password", "varchar(128)"),
+                ("username", "varchar(150)"),
+                ("email", "varchar(254)"),
+            ]),
+        );
+        catalog.insert(
+            OUTSTANDING_TABLE.into(),
+            cols(&[
+                ("token", "text"),
+                ("created_at", "datetime"),
+                ("expires_at", "datetime"),
+                ("user_id", "integer"),
+                ("jti", "varchar(255)"),
+                ("id", "integer"),
+            ]),
+        );
+        catalog.insert(
+            BLACKLISTED_TABLE.into(),
+            cols(&[
+                ("blacklisted_at", "datetime"),
+                ("token_id", "bigint"),
+                ("id", "integer"),
+            ]),
+        );
+        let unique = UniqueColumns::from([(
+            "auth_user".to_owned(),
+            vec!["id".to_owned(), "username".to_owned()],
+        )]);
+        for (username_field, user_id_field) in [("email", "id"), ("username", "email")] {
+            let names =
+                DjangoNames::new("auth_user", username_field, user_id_field, None, "user_id")
+                    .unwrap();
+            match DjangoSql::plan(&names, Dialect::Sqlite, &catalog, &unique) {
+                Err(StoreError::Refused(message)) => assert!(
+                    message.contains("column auth_user.email is not unique"),
+                    "{message}"
+                ),
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
+        let plan = DjangoSql::plan(
+            &DjangoNames::django_default(),
+            Dialect::Sqlite,
+            &catalog,
+            &unique,
+        )
+        .unwrap();
+        // A non-unique email is not an identity: not read.
+        assert!(
+            plan.user_by_login.contains("CAST(NULL AS text) FROM"),
+            "{}",
+            plan.user_by_login
+        );
     }
 }

@@ -754,3 +754,33 @@ async fn a_django_hash_is_upgraded_to_argon2_at_login() {
         "argon2$argon2id$v=19$m=..,t=..,p=..$salt$hash"
     );
 }
+
+#[tokio::test]
+async fn a_user_without_a_user_id_field_value_never_gets_somebody_elses_tokens() {
+    // A project column that some users lack: the attacker's is NULL, and their primary key (2)
+    // is the boss's employee number. Falling back to the key would make them the boss.
+    let app = Django::auth_user()
+        .extra_ddl(
+            "ALTER TABLE auth_user ADD COLUMN employee_number integer NULL;
+             CREATE UNIQUE INDEX auth_user_employee_number ON auth_user (employee_number);",
+        )
+        .var(LOW_ITERATIONS.0, LOW_ITERATIONS.1)
+        .var("JWTD_USER_ID_FIELD", "employee_number")
+        .start()
+        .await;
+    let boss = app.insert_user("boss", Some(&django_hash(LOW)));
+    let attacker = app.insert_user("attacker", Some(&django_hash(LOW)));
+    assert_eq!((boss, attacker), (1, 2));
+    app.exec(
+        "UPDATE auth_user SET employee_number = 2 WHERE id = ?1",
+        [boss],
+    );
+    app.login("attacker", PASSWORD)
+        .await
+        .expect(401, BAD_CREDENTIALS);
+    let (_, access) = app.obtain("boss", PASSWORD).await;
+    assert_eq!(decode(&access).claims["user_id"], json!("2"));
+    app.hello(&access)
+        .await
+        .expect_protected(200, &hello_body("boss"));
+}

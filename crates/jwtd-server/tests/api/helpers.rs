@@ -970,6 +970,7 @@ pub struct Django {
     schema: DjangoSchema,
     vars: Vec<(String, String)>,
     nullable_password: bool,
+    extra_ddl: String,
 }
 
 impl Django {
@@ -979,6 +980,7 @@ impl Django {
             schema: DjangoSchema::AuthUser,
             vars: Vec::new(),
             nullable_password: false,
+            extra_ddl: String::new(),
         }
     }
 
@@ -989,6 +991,7 @@ impl Django {
             schema: DjangoSchema::EmailUser,
             vars: Vec::new(),
             nullable_password: false,
+            extra_ddl: String::new(),
         }
         .var("JWTD_DJANGO_USER_TABLE", "accounts_user")
         .var("JWTD_USERNAME_FIELD", "email")
@@ -1007,6 +1010,12 @@ impl Django {
         self
     }
 
+    /// Runs `sql` after Django's DDL (a project's own migration adding a column, say).
+    pub fn extra_ddl(mut self, sql: &str) -> Django {
+        self.extra_ddl.push_str(sql);
+        self
+    }
+
     /// Starts the server, or answers why its state refused to build.
     pub async fn try_start(self) -> Result<TestApp<DjangoSqliteStore>, String> {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -1022,6 +1031,7 @@ impl Django {
             assert!(ddl.contains(strict), "the DDL has a NOT NULL password");
             ddl = ddl.replace(strict, r#""password" varchar(128) NULL"#);
         }
+        ddl.push_str(&self.extra_ddl);
         rusqlite::Connection::open(&db)
             .and_then(|conn| conn.execute_batch(&ddl))
             .expect("Django's DDL runs");

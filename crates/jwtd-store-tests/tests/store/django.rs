@@ -729,3 +729,104 @@ mod django_locked_database {
         assert!(!store.is_blacklisted("old").await.unwrap());
     }
 }
+
+/// A `user_id_field` column that is NULL for a user names nobody: that user's claim is empty,
+/// never the primary key, which could be the claim value of somebody else (here the boss's
+/// employee number 2 is the attacker's id).
+mod django_null_claim_column_names_nobody {
+    use super::*;
+
+    async fn check(store: &dyn Store, users: &Users) {
+        let boss = users.create(store, "boss", T0).await;
+        let attacker = users.create(store, "attacker", T0).await;
+        assert_eq!((boss.id, attacker.id), (1, 2));
+        users
+            .django()
+            .exec("UPDATE auth_user SET employee_number = 2 WHERE username = 'boss'")
+            .await;
+        let attacker = store.user_by_username("attacker").await.unwrap().unwrap();
+        assert_eq!(attacker.id_claim(), "", "an empty claim, not the id");
+        let boss = store.user_by_username("boss").await.unwrap().unwrap();
+        assert_eq!(boss.id_claim(), "2");
+        assert_eq!(
+            store.user_by_claim("2").await.unwrap().map(|u| u.username),
+            Some("boss".to_owned())
+        );
+        assert_eq!(store.user_by_claim("").await.unwrap(), None);
+    }
+
+    fn names() -> DjangoNames {
+        DjangoNames::new("auth_user", "username", "employee_number", None, "user_id").unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        let (_dir, path) = sqlite::django_file(SQLITE_SCHEMA);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "ALTER TABLE auth_user ADD COLUMN employee_number integer NULL;
+                 CREATE UNIQUE INDEX auth_user_employee_number ON auth_user (employee_number);",
+            )
+            .unwrap();
+        let store = sqlite::open_django(&path, &names());
+        check(&store, &Users::Django(Box::new(Django::sqlite(&path)))).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = postgres::django_database().await else {
+            return;
+        };
+        db.client()
+            .await
+            .batch_execute("ALTER TABLE auth_user ADD employee_number integer NULL UNIQUE")
+            .await
+            .unwrap();
+        let store = postgres::connect_django(db.url(), &names()).await;
+        let users = Users::Django(Box::new(Django::postgres(db.url(), "username").await));
+        check(&store, &users).await;
+    }
+}
+
+/// A login or user id column that two users can share is refused at start-up, on both backends.
+mod django_shared_columns_are_refused {
+    use super::*;
+
+    fn refusal(result: Result<impl Sized, StoreError>) -> String {
+        match result {
+            Err(StoreError::Refused(message)) => message,
+            Err(other) => panic!("expected a refusal, got {other:?}"),
+            Ok(_) => panic!("expected a refusal, got a store"),
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        let (_dir, path) = sqlite::django_file(SQLITE_SCHEMA);
+        for names in [
+            DjangoNames::new("auth_user", "email", "id", None, "user_id").unwrap(),
+            DjangoNames::new("auth_user", "username", "email", None, "user_id").unwrap(),
+        ] {
+            let message = refusal(DjangoSqliteStore::open(&path, &names));
+            assert!(
+                message.contains("column auth_user.email is not unique"),
+                "{message}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = postgres::django_database().await else {
+            return;
+        };
+        let names = DjangoNames::new("auth_user", "username", "email", None, "user_id").unwrap();
+        let options = PostgresOptions::default();
+        let message = refusal(DjangoPostgresStore::connect(db.url(), options, &names).await);
+        assert!(
+            message.contains("column auth_user.email is not unique"),
+            "{message}"
+        );
+    }
+}

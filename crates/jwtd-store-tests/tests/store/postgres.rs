@@ -61,6 +61,17 @@ pub async fn connect_django(url: &str, names: &DjangoNames) -> DjangoPostgresSto
 /// `None` as [`fresh`].
 pub async fn fresh_django_login(login: &str) -> Option<(TestDatabase, DjangoPostgresStore, Users)> {
     let db = django_database().await?;
+    if login != "username" {
+        // Django requires USERNAME_FIELD to be unique, as a custom user model declares it
+        // (`email = EmailField(unique=True)`); auth_user's own email is not.
+        db.client()
+            .await
+            .batch_execute(&format!(
+                "ALTER TABLE auth_user ADD CONSTRAINT auth_user_{login}_key UNIQUE ({login})"
+            ))
+            .await
+            .expect("a unique login column");
+    }
     let names = DjangoNames::new("auth_user", login, "id", None, "user_id").unwrap();
     let store = connect_django(db.url(), &names).await;
     store.migrate().await.expect("migrate is a no-op");
