@@ -364,6 +364,13 @@ impl DjangoSql {
         };
         let user_table = names.user_table.as_str();
         let migrate = "is this the database of a migrated Django project?";
+        if let Some(kind) = kind_of(&users, "id").filter(|kind| *kind != ColumnKind::Integer) {
+            return Err(refuse(format!(
+                "column {user_table}.id is {}: jwtd needs the user model's primary key to be an \
+                 integer id (AutoField or BigAutoField); other primary keys are not supported yet",
+                kind.describe()
+            )));
+        }
         need(
             &users,
             user_table,
@@ -818,6 +825,24 @@ mod tests {
         assert!(
             message.contains("auth_user.is_active is text, expected a boolean"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_primary_key_that_is_not_an_integer_is_refused_plainly() {
+        let mut catalog = django_catalog();
+        catalog.get_mut("auth_user").unwrap()[0].1 = "char(32)".into();
+        let message = refusal(DjangoSql::plan(
+            &DjangoNames::django_default(),
+            Dialect::Sqlite,
+            &catalog,
+            &unique(),
+        ));
+        assert_eq!(
+            message,
+            "database_schema = \"django\": column auth_user.id is a uuid: jwtd needs the user \
+             model's primary key to be an integer id (AutoField or BigAutoField); other primary \
+             keys are not supported yet"
         );
     }
 
