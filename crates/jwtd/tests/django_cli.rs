@@ -294,3 +294,52 @@ fn import_django_keeps_ids_hashes_and_tokens_and_upgrades_at_first_login() {
         "Django's deleted id 3 stays retired"
     );
 }
+
+#[test]
+fn import_django_of_an_email_user_model_keeps_its_logins_by_email() {
+    const EMAIL_USER_DDL: &str =
+        include_str!("../../../testdata/django/schema-email-user-sqlite.sql");
+    let source = Workdir::new();
+    let db = dir_of(&source).join("db.sqlite3");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(&EMAIL_USER_DDL.replace("CREATE TABLE sqlite_sequence(name,seq);", ""))
+        .unwrap();
+    // As accounts.User's manager writes it: email is the USERNAME_FIELD, unique.
+    conn.execute(
+        "INSERT INTO accounts_user (password, last_login, is_superuser, email, is_active,
+         is_staff, date_joined) VALUES (?1, NULL, 0, 'ada@example.com', 1, 0,
+         '2025-06-01 10:20:30')",
+        [django_hash()],
+    )
+    .unwrap();
+
+    let target = Workdir::new()
+        .with("JWTD_SIGNING_KEY", SECRET)
+        .with("JWTD_USERNAME_FIELD", "email");
+    let output = target
+        .command(&[
+            "import-django",
+            "--from",
+            &sqlite_url(&db),
+            "--user-table",
+            "accounts_user",
+            "--username-field",
+            "email",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let users: Value = serde_json::from_str(&target.ok(&["user", "list", "--json"])).unwrap();
+    assert_eq!(users[0]["username"], "ada@example.com");
+    assert_eq!(users[0]["email"], "ada@example.com");
+
+    let server = Server::start(&target);
+    let (status, body) = server.post(
+        "/api/token/",
+        json!({ "email": "ada@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(
+        status, 200,
+        "the same login body as before the move: {body}"
+    );
+}

@@ -504,3 +504,40 @@ async fn recovers_after_the_network_freezes() {
         .get(0);
     assert!(rows == 0 || rows == 3, "half-done rotation: {rows} rows");
 }
+
+/// A database made by an older jwtd (schema version 1, before users had an email) is migrated
+/// in place: its users are kept, without an email, and emails work from then on.
+#[tokio::test]
+async fn a_version_1_database_gains_emails_and_keeps_its_users() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "{}
+             CREATE TABLE jwtd_schema_migrations (
+                 version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             INSERT INTO jwtd_schema_migrations (version) VALUES (1);
+             INSERT INTO users (username, password_hash, is_active, date_joined)
+             VALUES ('alice', 'hash', true, 1);",
+            include_str!("../../../jwtd-store-postgres/migrations/0001_initial.sql")
+        ))
+        .await
+        .unwrap();
+    let store = connect(db.url(), options());
+    store.migrate().await.unwrap();
+    let alice = store.user_by_username("alice").await.unwrap().unwrap();
+    assert_eq!((alice.id, alice.email), (1, None));
+    let bob = store
+        .create_user(jwtd_store::NewUser {
+            email: Some("bob@example.com".to_owned()),
+            ..new_user("bob", T0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_by_email("bob@example.com").await.unwrap(),
+        Some(bob)
+    );
+}

@@ -520,3 +520,40 @@ pub async fn fresh_django_email_user() -> (tempfile::TempDir, DjangoSqliteStore,
         ))),
     )
 }
+
+/// A database made by an older jwtd (schema version 1, before users had an email) is migrated
+/// in place: its users are kept, without an email, and emails work from then on.
+#[tokio::test]
+async fn a_version_1_database_gains_emails_and_keeps_its_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwtd.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!(
+            "../../../jwtd-store-sqlite/migrations/0001_initial.sql"
+        ))
+        .unwrap();
+        conn.execute(
+            "INSERT INTO users (username, password_hash, is_active, date_joined)
+             VALUES ('alice', 'hash', 1, 1)",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    let alice = store.user_by_username("alice").await.unwrap().unwrap();
+    assert_eq!((alice.id, alice.email), (1, None));
+    let bob = store
+        .create_user(jwtd_store::NewUser {
+            email: Some("bob@example.com".to_owned()),
+            ..new_user("bob", T0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_by_email("bob@example.com").await.unwrap(),
+        Some(bob)
+    );
+}
