@@ -12,6 +12,10 @@ use tokio_postgres::{Config, NoTls};
 use crate::PostgresStore;
 use crate::errors::{chain, pool_error};
 
+/// How much longer than `query_timeout` a call may take before the client gives up on the
+/// server: the server's `statement_timeout` (= `query_timeout`) should have answered by then.
+const CLIENT_TIMEOUT_GRACE: Duration = Duration::from_millis(250);
+
 /// Pool and timeout settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -87,6 +91,18 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("jwtd");
         }
+        // The server ends a statement that runs past `query_timeout` itself (57014, answered
+        // 503), so a statement waiting on a lock that another session holds is rolled back there,
+        // deterministically, instead of committing once the lock is free after its caller was
+        // told it failed. The client's own timeout ([`PostgresStore::run`]) is a little longer
+        // and catches a server or network that does not answer at all.
+        let statement_timeout =
+            format!("-c statement_timeout={}", options.query_timeout.as_millis());
+        let server_options = match config.get_options() {
+            Some(given) if !given.trim().is_empty() => format!("{given} {statement_timeout}"),
+            _ => statement_timeout,
+        };
+        config.options(&server_options);
         let target = describe(&config);
 
         let manager = Manager::from_config(
@@ -137,7 +153,7 @@ impl PostgresStore {
         work: impl AsyncFnOnce(&mut Object) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut client = self.client().await?;
-        let timeout = self.options.query_timeout;
+        let timeout = self.options.query_timeout + CLIENT_TIMEOUT_GRACE;
         let outcome = tokio::time::timeout(timeout, work(&mut client)).await;
         match outcome {
             Ok(result) => result,
