@@ -178,11 +178,25 @@ fn unique_columns(conn: &Connection, table: &str) -> rusqlite::Result<UniqueColu
     Ok(UniqueColumns::from([(table.to_owned(), columns)]))
 }
 
+/// A column's value; text that is not UTF-8 (another program may have written any bytes) is
+/// read with replacement characters rather than failing the whole read: such a login or hash
+/// then matches nothing, and a claim shows what can be shown.
+fn value(row: &Row<'_>, index: usize) -> rusqlite::Result<Value> {
+    use rusqlite::types::ValueRef;
+    Ok(match row.get_ref(index)? {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => Value::Integer(n),
+        ValueRef::Real(x) => Value::Real(x),
+        ValueRef::Text(bytes) => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
+        ValueRef::Blob(bytes) => Value::Blob(bytes.to_vec()),
+    })
+}
+
 /// A column as text, whatever SQLite's dynamic typing put there (a Django `CharField` holds
 /// text, but nothing stops another program from storing a number); NULL is empty, which no
 /// password or login matches.
 fn text(row: &Row<'_>, index: usize) -> rusqlite::Result<String> {
-    Ok(match row.get::<_, Value>(index)? {
+    Ok(match value(row, index)? {
         Value::Text(text) => text,
         Value::Integer(n) => n.to_string(),
         Value::Real(x) => x.to_string(),
@@ -194,7 +208,7 @@ fn text(row: &Row<'_>, index: usize) -> rusqlite::Result<String> {
 /// last_login, id_claim`. A value of an unexpected kind never becomes a login: a non-integer
 /// `is_active` is inactive, a NULL password matches nothing.
 fn user(row: &Row<'_>, sql: &DjangoSql) -> rusqlite::Result<User> {
-    let is_active = matches!(row.get::<_, Value>(3)?, Value::Integer(n) if n != 0);
+    let is_active = matches!(value(row, 3)?, Value::Integer(n) if n != 0);
     let id_claim = match &sql.id_claim_read {
         None => None,
         Some(FieldRead::Uuid) => {
@@ -259,8 +273,7 @@ fn insert_outstanding(
 }
 
 fn claim_value(row: &Row<'_>, index: usize, read: &FieldRead) -> rusqlite::Result<ClaimValue> {
-    let value = row.get::<_, Value>(index)?;
-    Ok(match (read, value) {
+    Ok(match (read, value(row, index)?) {
         (_, Value::Null) => ClaimValue::Null,
         (FieldRead::Bool, Value::Integer(n)) => ClaimValue::Bool(n != 0),
         (FieldRead::Integer, Value::Integer(n)) => ClaimValue::Integer(n),

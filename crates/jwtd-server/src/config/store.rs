@@ -36,9 +36,26 @@ impl DatabaseUrl {
     }
 }
 
+/// `url` with the value of a `password=` query parameter (libpq's alternative to `user:pass@`)
+/// replaced.
+fn without_query_password(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(query_start) = url.find('?') else {
+        return url.into();
+    };
+    let (base, query) = url.split_at(query_start + 1);
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|part| match part.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=[redacted]"),
+            _ => part.to_owned(),
+        })
+        .collect();
+    format!("{base}{}", parts.join("&")).into()
+}
+
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let url = &self.0;
+        let url = &*without_query_password(&self.0);
         match (url.find("://"), url.rfind('@')) {
             (Some(scheme_end), Some(at)) if at > scheme_end => {
                 let userinfo = &url[scheme_end + 3..at];

@@ -458,3 +458,25 @@ fn bad_user_settings_name_the_setting() {
         );
     }
 }
+
+#[test]
+fn database_urls_hide_a_password_given_as_a_query_parameter() {
+    for (url, shown) in [
+        (
+            "postgres://app@db/app?password=pg-secret-1&sslmode=disable",
+            "postgres://app@db/app?password=[redacted]&sslmode=disable",
+        ),
+        (
+            "postgres://app:pg-secret-2@db/app?PASSWORD=pg-secret-3",
+            "postgres://app:[redacted]@db/app?PASSWORD=[redacted]",
+        ),
+        (
+            "sqlite:///srv/app/db.sqlite3",
+            "sqlite:///srv/app/db.sqlite3",
+        ),
+    ] {
+        let url = DatabaseUrl::new(url);
+        assert_eq!(url.to_string(), shown);
+        assert_eq!(format!("{url:?}"), format!("\"{shown}\""));
+    }
+}

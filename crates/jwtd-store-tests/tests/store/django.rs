@@ -830,3 +830,43 @@ mod django_shared_columns_are_refused {
         );
     }
 }
+
+/// Text that is not UTF-8 (SQLite stores any bytes as TEXT) is read with replacement
+/// characters: the user is listed and their claims read, never a failed read for everyone.
+mod django_non_utf8_text {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite() {
+        let (_dir, store, users) = sqlite::fresh_django().await;
+        let alice = users.create(&store, "alice", T0).await;
+        users
+            .django()
+            .sqlite_connection()
+            .execute(
+                "UPDATE auth_user SET first_name = CAST(X'41ff42' AS TEXT),
+                 last_name = CAST(X'ff' AS TEXT) WHERE id = ?1",
+                [alice.id],
+            )
+            .unwrap();
+        let fields = vec!["first_name".to_owned(), "last_name".to_owned()];
+        store.check_claim_fields(&fields).unwrap();
+        assert_eq!(
+            store.user_claims(&alice, &fields).await.unwrap(),
+            vec![
+                ClaimValue::Text("A\u{fffd}B".to_owned()),
+                ClaimValue::Text("\u{fffd}".to_owned())
+            ]
+        );
+        users
+            .django()
+            .sqlite_connection()
+            .execute(
+                "UPDATE auth_user SET username = CAST(X'ff61' AS TEXT) WHERE id = ?1",
+                [alice.id],
+            )
+            .unwrap();
+        let listed = store.list_users().await.unwrap();
+        assert_eq!(listed[0].username, "\u{fffd}a");
+    }
+}
