@@ -172,10 +172,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn auth_check(AuthUser(user): AuthUser) -> Response {
     let mut response = Json(json!({})).into_response();
     let headers = response.headers_mut();
-    if let Ok(id) = HeaderValue::from_str(&user.id_claim()) {
+    // The user id claim's value (the id, or Django mode's `user_id_field`) and the username are
+    // sent as their UTF-8 bytes; only a control character (which no header may hold) leaves a
+    // header out.
+    if let Ok(id) = HeaderValue::from_bytes(user.id_claim().as_bytes()) {
         headers.insert("x-auth-user-id", id);
     }
-    // Usernames are letters, digits and @.+-_ (Unicode letters are sent as UTF-8 bytes).
     if let Ok(name) = HeaderValue::from_bytes(user.username.as_bytes()) {
         headers.insert("x-auth-username", name);
     }

@@ -784,3 +784,27 @@ async fn a_user_without_a_user_id_field_value_never_gets_somebody_elses_tokens()
         .await
         .expect_protected(200, &hello_body("boss"));
 }
+
+#[tokio::test]
+async fn forward_auth_names_the_user_by_the_user_id_field_in_utf_8() {
+    // Django usernames may hold any Unicode letter; the claim and the headers carry it as is.
+    let app = Django::auth_user()
+        .var(LOW_ITERATIONS.0, LOW_ITERATIONS.1)
+        .var("JWTD_USER_ID_FIELD", "username")
+        .start()
+        .await;
+    app.insert_user("zoë", Some(&django_hash(LOW)));
+    let (_, access) = app.obtain("zoë", PASSWORD).await;
+    assert_eq!(decode(&access).claims["user_id"], json!("zoë"));
+    let reply = app
+        .get_with_auth("/api/auth/check", &format!("Bearer {access}"))
+        .await;
+    assert_eq!(reply.status, 200);
+    for name in ["x-auth-user-id", "x-auth-username"] {
+        assert_eq!(
+            reply.headers.get(name).map(|v| v.as_bytes()),
+            Some("zoë".as_bytes()),
+            "{name}"
+        );
+    }
+}
