@@ -903,69 +903,30 @@ mod tests {
         // No group tables in this catalog.
         assert!(sql.user_fields(&["groups".into()]).is_err());
     }
-}
-
-#[cfg(test)]
-mod uniqueness_tests {
-    use super::*;
 
     #[test]
     fn login_and_claim_columns_must_be_unique() {
-        let mut catalog = Catalog::new();
-        let cols = |list: &[(&str, &str)]| {
-            list.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect::<Vec<_>>()
-        };
-        catalog.insert(
-            "auth_user".into(),
-            cols(&[
-                ("id", "integer"),
-                ("password", "varchar(128)"),
-                ("username", "varchar(150)"),
-                ("email", "varchar(254)"),
-            ]),
-        );
-        catalog.insert(
-            OUTSTANDING_TABLE.into(),
-            cols(&[
-                ("token", "text"),
-                ("created_at", "datetime"),
-                ("expires_at", "datetime"),
-                ("user_id", "integer"),
-                ("jti", "varchar(255)"),
-                ("id", "integer"),
-            ]),
-        );
-        catalog.insert(
-            BLACKLISTED_TABLE.into(),
-            cols(&[
-                ("blacklisted_at", "datetime"),
-                ("token_id", "bigint"),
-                ("id", "integer"),
-            ]),
-        );
-        let unique = UniqueColumns::from([(
-            "auth_user".to_owned(),
-            vec!["id".to_owned(), "username".to_owned()],
-        )]);
+        let catalog = django_catalog();
         for (username_field, user_id_field) in [("email", "id"), ("username", "email")] {
             let names =
                 DjangoNames::new("auth_user", username_field, user_id_field, None, "user_id")
                     .unwrap();
-            match DjangoSql::plan(&names, Dialect::Sqlite, &catalog, &unique) {
-                Err(StoreError::Refused(message)) => assert!(
-                    message.contains("column auth_user.email is not unique"),
-                    "{message}"
-                ),
-                other => panic!("expected a refusal, got {other:?}"),
-            }
+            let message = refusal(DjangoSql::plan(
+                &names,
+                Dialect::Sqlite,
+                &catalog,
+                &unique(),
+            ));
+            assert!(
+                message.contains("column auth_user.email is not unique"),
+                "{message}"
+            );
         }
         let plan = DjangoSql::plan(
             &DjangoNames::django_default(),
             Dialect::Sqlite,
             &catalog,
-            &unique,
+            &unique(),
         )
         .unwrap();
         // A non-unique email is not an identity: not read.
