@@ -85,10 +85,13 @@ pub async fn authenticate(
         state.store().user_by_username(username).await?
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // Kept for the rare second check below; the first one takes its own copy to the pool.
+    let retry_password = password.clone();
     let verified = state
         .passwords()
         .verify_and_upgrade(password, stored)
         .await?;
+    let mut matches = verified.matches;
     let mut user = user;
     if let (Some(user), Some(upgraded)) = (&mut user, verified.upgraded) {
         // Django's rule: a matching password whose hash is not the preferred hasher's (or not
@@ -101,12 +104,25 @@ pub async fn authenticate(
         {
             // As in Django, the tokens of this login carry the new hash's revocation claim.
             user.password_hash = upgraded;
+        } else if let Some(current) = state.store().user_by_id(user.id).await? {
+            // The hash changed since it was read: another login upgraded it (the usual case,
+            // the same password) or a new password was set. The login stands only if the
+            // password matches the current hash, and its tokens carry that hash's claim.
+            if current.password_hash != user.password_hash {
+                matches = state
+                    .passwords()
+                    .verify(retry_password, Some(current.password_hash.clone()))
+                    .await?;
+                *user = current;
+            }
+        } else {
+            matches = false;
         }
     }
     match user {
         // A user whose user id claim column is empty (NULL) could only get tokens that name
         // nobody: refused like bad credentials, as simplejwt's `str(None)` would fail them.
-        Some(user) if verified.matches && user.is_active && !user.id_claim().is_empty() => {
+        Some(user) if matches && user.is_active && !user.id_claim().is_empty() => {
             state.metrics().login(LoginOutcome::Succeeded);
             Ok(user)
         }

@@ -594,10 +594,13 @@ async fn plain_http2_with_prior_knowledge_is_served() {
     assert_eq!(login.status(), 200);
 }
 
-/// A real SQLite store that can be switched off, as a database outage looks to jwtd.
+/// A real SQLite store that can be switched off, as a database outage looks to jwtd; and that
+/// can make a hash upgrade lose a race: with `upgrade_race` set, another upgrade (to that hash)
+/// lands just before the server's own compare-and-set.
 struct Switchable {
     inner: SqliteStore,
     down: AtomicBool,
+    upgrade_race: Option<String>,
 }
 
 impl Switchable {
@@ -656,6 +659,9 @@ impl Store for Switchable {
     }
     async fn upgrade_password(&self, id: i64, old: &str, new: &str) -> Result<bool, StoreError> {
         self.check()?;
+        if let Some(first) = &self.upgrade_race {
+            assert!(self.inner.upgrade_password(id, old, first).await?);
+        }
         self.inner.upgrade_password(id, old, new).await
     }
     async fn record_issued(&self, token: &TokenRecord) -> Result<(), StoreError> {
@@ -705,6 +711,7 @@ async fn readyz_turns_503_while_the_store_is_unavailable() {
     let store = Arc::new(Switchable {
         inner: SqliteStore::open(&db).unwrap(),
         down: AtomicBool::new(false),
+        upgrade_race: None,
     });
     store.migrate().await.unwrap();
     let state =
@@ -766,6 +773,87 @@ async fn readyz_turns_503_while_the_store_is_unavailable() {
     );
     store.down.store(false, Ordering::SeqCst);
     assert_eq!(get("/readyz").await.0, 200);
+}
+
+/// A login whose hash upgrade loses to another one (two logins of one user at once, or a new
+/// password set meanwhile): the login stands only if the password matches the hash that won,
+/// and its tokens carry that hash's revocation claim, so they are not refused as "password
+/// changed" on first use.
+#[tokio::test]
+async fn a_hash_upgrade_that_loses_a_race_checks_the_hash_that_won() {
+    for (winner_password, status) in [(PASSWORD, 200), ("another password", 401)] {
+        let winner = jwtd_password::Hashers::jwtd_default()
+            .make(winner_password)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("jwtd.db");
+        let mut env = BTreeMap::new();
+        env.insert(
+            "JWTD_DATABASE_URL".to_owned(),
+            format!("sqlite://{}", db.display()),
+        );
+        env.insert("JWTD_SIGNING_KEY".to_owned(), SECRET.to_owned());
+        env.insert("JWTD_CHECK_REVOKE_TOKEN".to_owned(), "true".to_owned());
+        let (config, _) = config::load(None, &env).unwrap();
+        let store = Arc::new(Switchable {
+            inner: SqliteStore::open(&db).unwrap(),
+            down: AtomicBool::new(false),
+            upgrade_race: Some(winner.clone()),
+        });
+        store.migrate().await.unwrap();
+        // A Django hash at 1,000 iterations: a login must upgrade it.
+        store
+            .create_user(NewUser {
+                username: "alice".to_owned(),
+                password_hash: django_hash("pbkdf2_sha256$1000$"),
+                is_active: true,
+                date_joined: 0,
+                email: None,
+            })
+            .await
+            .unwrap();
+        let state =
+            jwtd_server::app_state(&config, store.clone(), config.load_keys(|_| {}).unwrap())
+                .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(jwtd_server::serve(
+            jwtd_server::Listeners {
+                api: listener,
+                metrics: None,
+            },
+            state,
+            config.server.limits,
+            None,
+            std::future::pending(),
+        ));
+        let client = reqwest::Client::new();
+        let login = client
+            .post(format!("{base}/api/token/"))
+            .json(&json!({ "username": "alice", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status().as_u16(), status, "winner: {winner_password}");
+        let stored = store.user_by_id(1).await.unwrap().unwrap().password_hash;
+        assert_eq!(stored, winner, "the hash that won stays");
+        if status != 200 {
+            continue;
+        }
+        let body: serde_json::Value = login.json().await.unwrap();
+        let access = body["access"].as_str().unwrap();
+        assert_eq!(
+            decode(access).claims["hash_password"],
+            json!(jwtd_password::revoke_claim_value(&winner))
+        );
+        let hello = client
+            .get(format!("{base}/hello/"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hello.status().as_u16(), 200);
+    }
 }
 
 /// SQLite on a full disk, through HTTP: every request that must write answers 503 with the
