@@ -127,6 +127,23 @@ impl Algorithm {
     }
 }
 
+impl Algorithm {
+    /// The algorithm of a Django `PASSWORD_HASHERS` entry, by its class name or dotted path
+    /// (`django.contrib.auth.hashers.PBKDF2PasswordHasher` is `pbkdf2_sha256`).
+    pub fn from_django_class(name: &str) -> Option<Algorithm> {
+        Some(match name.rsplit('.').next()? {
+            "PBKDF2PasswordHasher" => Algorithm::Pbkdf2Sha256,
+            "PBKDF2SHA1PasswordHasher" => Algorithm::Pbkdf2Sha1,
+            "Argon2PasswordHasher" => Algorithm::Argon2,
+            "BCryptSHA256PasswordHasher" => Algorithm::BcryptSha256,
+            "BCryptPasswordHasher" => Algorithm::Bcrypt,
+            "ScryptPasswordHasher" => Algorithm::Scrypt,
+            "MD5PasswordHasher" => Algorithm::Md5,
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

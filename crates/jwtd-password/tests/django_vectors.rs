@@ -42,16 +42,8 @@ struct Verdicts {
 
 /// Django's hasher class names, as the file lists them.
 fn algorithm(class: &str) -> Algorithm {
-    match class {
-        "PBKDF2PasswordHasher" => Algorithm::Pbkdf2Sha256,
-        "PBKDF2SHA1PasswordHasher" => Algorithm::Pbkdf2Sha1,
-        "Argon2PasswordHasher" => Algorithm::Argon2,
-        "BCryptSHA256PasswordHasher" => Algorithm::BcryptSha256,
-        "BCryptPasswordHasher" => Algorithm::Bcrypt,
-        "ScryptPasswordHasher" => Algorithm::Scrypt,
-        "MD5PasswordHasher" => Algorithm::Md5,
-        other => panic!("unknown Django hasher class {other}"),
-    }
+    Algorithm::from_django_class(class)
+        .unwrap_or_else(|| panic!("unknown Django hasher class {class}"))
 }
 
 fn file() -> File {

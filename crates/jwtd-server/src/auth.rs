@@ -103,11 +103,9 @@ pub async fn authenticate_header(
         }
     }
     let decoded = validated.ok_or(AuthError::InvalidToken(failures))?;
-    let claim = &state.config().tokens.policy.claims.user_id;
-    let text = tokens::claimed_user(state.store(), &decoded, claim).ok_or(AuthError::NoUserId)?;
-    let user = state
-        .store()
-        .user_by_claim(&text)
+    let user = tokens::Claimed::of(state, &decoded)
+        .ok_or(AuthError::NoUserId)?
+        .user(state.store())
         .await?
         .ok_or(AuthError::UserNotFound)?;
     if settings.check_user_is_active && !user.is_active {

@@ -273,17 +273,40 @@ async fn refuse_blacklisted(store: &dyn Store, decoded: &Decoded) -> Result<(), 
     Ok(())
 }
 
-/// The user id claim of `decoded` as the store's user id field reads it; `None` when it is
-/// missing or cannot be a value of that field ("no recognizable user identification"), which is
-/// never sent to the database.
-pub(crate) fn claimed_user(store: &dyn Store, decoded: &Decoded, claim: &str) -> Option<String> {
-    match store.id_claim_kind() {
-        // Strict: `true`, `1.0` and `" 1"` are nobody (jwtd-decisions B2).
-        IdClaimKind::Integer => match decoded.user_id() {
-            UserIdClaim::Id(id) => Some(id.to_string()),
-            UserIdClaim::Missing | UserIdClaim::Malformed => None,
-        },
-        kind => decoded.user_id_text(claim).filter(|text| kind.parses(text)),
+/// Whom a token's user id claim names, as the store's `user_id_field` reads it.
+pub(crate) enum Claimed {
+    /// The primary key (jwtd's own schema, and Django's default `user_id_field = "id"`).
+    Id(UserId),
+    /// A value of another column.
+    Value(String),
+}
+
+impl Claimed {
+    /// The user id claim of `decoded`; `None` when it is missing or cannot be a value of the
+    /// user id field ("no recognizable user identification"), which is never sent to the
+    /// database.
+    pub(crate) fn of(state: &AppState, decoded: &Decoded) -> Option<Claimed> {
+        let store = state.store();
+        match store.id_claim_kind() {
+            // Strict: `true`, `1.0` and `" 1"` are nobody (jwtd-decisions B2).
+            IdClaimKind::Integer => match decoded.user_id() {
+                UserIdClaim::Id(id) if store.id_claim_is_primary_key() => Some(Claimed::Id(id)),
+                UserIdClaim::Id(id) => Some(Claimed::Value(id.to_string())),
+                UserIdClaim::Missing | UserIdClaim::Malformed => None,
+            },
+            kind => decoded
+                .user_id_text(&state.config().tokens.policy.claims.user_id)
+                .filter(|text| kind.parses(text))
+                .map(Claimed::Value),
+        }
+    }
+
+    /// The user it names, if one exists.
+    pub(crate) async fn user(&self, store: &dyn Store) -> Result<Option<User>, StoreError> {
+        match self {
+            Claimed::Id(id) => store.user_by_id(*id).await,
+            Claimed::Value(value) => store.user_by_claim(value).await,
+        }
     }
 }
 
@@ -308,9 +331,8 @@ async fn require_active_owner(
     decoded: &Decoded,
     now: i64,
 ) -> Result<User, RefreshError> {
-    let claim = &state.config().tokens.policy.claims.user_id;
-    let text = claimed_user(state.store(), decoded, claim).ok_or(RefreshError::NoUserId)?;
-    let user = match state.store().user_by_claim(&text).await? {
+    let claimed = Claimed::of(state, decoded).ok_or(RefreshError::NoUserId)?;
+    let user = match claimed.user(state.store()).await? {
         Some(user) if user.is_active || !state.config().auth.check_user_is_active => user,
         _ => return Err(RefreshError::NoActiveAccount),
     };
@@ -387,13 +409,8 @@ pub async fn check_token(
 pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
     // As simplejwt's `blacklist()`: the outstanding row names the user when one has the claim.
-    let claim = &state.config().tokens.policy.claims.user_id;
-    let owner = match claimed_user(state.store(), &decoded, claim) {
-        Some(text) => state
-            .store()
-            .user_by_claim(&text)
-            .await?
-            .map(|user| user.id),
+    let owner = match Claimed::of(state, &decoded) {
+        Some(claimed) => claimed.user(state.store()).await?.map(|user| user.id),
         None => None,
     };
     match state

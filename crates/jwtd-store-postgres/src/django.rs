@@ -257,6 +257,10 @@ impl Store for DjangoPostgresStore {
         self.sql.id_claim
     }
 
+    fn id_claim_is_primary_key(&self) -> bool {
+        self.sql.id_claim_read.is_none()
+    }
+
     async fn user_by_claim(&self, claim: &str) -> Result<Option<User>, StoreError> {
         if self.sql.id_claim_read.is_none() {
             return match parse_user_id(claim) {

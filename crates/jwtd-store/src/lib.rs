@@ -354,6 +354,13 @@ pub trait Store: Send + Sync + 'static {
         IdClaimKind::Integer
     }
 
+    /// Whether the user id claim holds the primary key (then [`Store::user_by_id`] finds its
+    /// user, with no text to parse): in jwtd's own schema always; in Django mode when
+    /// `user_id_field` is `id`.
+    fn id_claim_is_primary_key(&self) -> bool {
+        true
+    }
+
     /// Looks a user up by the user id claim's text, as simplejwt's
     /// `User.objects.get(**{USER_ID_FIELD: claim})`; `None` when no user has it. The caller has
     /// checked it [`parses`](IdClaimKind::parses) as [`Store::id_claim_kind`].

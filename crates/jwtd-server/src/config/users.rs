@@ -165,7 +165,7 @@ fn hashers(
         .iter()
         // Django's class paths are accepted too: `django.contrib.auth.hashers.
         // PBKDF2PasswordHasher` names pbkdf2_sha256.
-        .map(|name| by_class_name(name).map_or_else(|| name.parse::<Algorithm>(), Ok))
+        .map(|name| Algorithm::from_django_class(name).map_or_else(|| name.parse(), Ok))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| invalid("password_hashers", e.to_string()))?;
     Hashers::new(algorithms, iterations).map_err(|e| match e {
@@ -173,19 +173,5 @@ fn hashers(
             invalid("pbkdf2_iterations", e.to_string())
         }
         other => invalid("password_hashers", other.to_string()),
-    })
-}
-
-/// A Django `PASSWORD_HASHERS` entry by its class path or class name.
-fn by_class_name(name: &str) -> Option<Algorithm> {
-    Some(match name.rsplit('.').next()? {
-        "PBKDF2PasswordHasher" => Algorithm::Pbkdf2Sha256,
-        "PBKDF2SHA1PasswordHasher" => Algorithm::Pbkdf2Sha1,
-        "Argon2PasswordHasher" => Algorithm::Argon2,
-        "BCryptSHA256PasswordHasher" => Algorithm::BcryptSha256,
-        "BCryptPasswordHasher" => Algorithm::Bcrypt,
-        "ScryptPasswordHasher" => Algorithm::Scrypt,
-        "MD5PasswordHasher" => Algorithm::Md5,
-        _ => return None,
     })
 }
