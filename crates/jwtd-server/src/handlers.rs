@@ -113,7 +113,7 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /.well-known/jwks.json`: the public keys that verify jwtd's tokens (RFC 7517), for
 /// resource servers that verify tokens themselves. Empty for HMAC: a secret is never published.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let mut response = Json(state.engine().jwks()).into_response();
+    let mut response = Json(state.engine().jwks(crate::state::now())).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

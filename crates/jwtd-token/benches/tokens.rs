@@ -36,7 +36,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
-use jwtd_token::{Algorithm, Keys, Policy, TokenEngine, TokenType};
+use jwtd_token::{Algorithm, KeyEntry, KeySet, KeyState, Keys, Policy, TokenEngine, TokenType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -174,6 +174,7 @@ fn fixture(alg: Algorithm) -> Fixture {
             &s::ECDSA_P384_SHA384_FIXED_SIGNING,
             &s::ECDSA_P384_SHA384_FIXED,
         ),
+        Algorithm::ES512 | Algorithm::ES256K => unreachable!("jsonwebtoken has no {alg}"),
         Algorithm::EdDSA => {
             let der = pem::parse(&material).unwrap().into_contents();
             let pair = Ed25519KeyPair::from_pkcs8(&der).unwrap();
@@ -293,10 +294,53 @@ fn bench_verify(c: &mut Criterion, f: &Fixture) {
 }
 
 fn tokens(c: &mut Criterion) {
-    for alg in Algorithm::ALL {
+    // jsonwebtoken, the baseline, has no ES512 or ES256K.
+    for alg in Algorithm::ALL
+        .into_iter()
+        .filter(|alg| !matches!(alg, Algorithm::ES512 | Algorithm::ES256K))
+    {
         let f = fixture(alg);
         bench_sign(c, &f);
         bench_verify(c, &f);
+    }
+}
+
+/// Verifying with a set of five keys (the active one and four retired, of other algorithms
+/// and of the same one) against a set of one: the `kid` lookup must cost nothing measurable.
+/// `five/last` verifies a token of the last retired key: the longest lookup.
+fn key_sets(c: &mut Criterion) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for alg in [Algorithm::HS256, Algorithm::ES256] {
+        let material = jwtd_token::generate(alg).unwrap();
+        let load = |material: &str| Keys::new(alg, material.as_bytes(), None).unwrap();
+        let one = TokenEngine::new(load(&material), Policy::default());
+        let mut entries = vec![KeyEntry::new(load(&material), KeyState::Active)];
+        let mut last_material = String::new();
+        for other in [Algorithm::EdDSA, Algorithm::ES384, alg, alg] {
+            last_material = jwtd_token::generate(other).unwrap();
+            let keys = Keys::new(other, last_material.as_bytes(), None).unwrap();
+            entries.push(KeyEntry::new(keys, KeyState::Retired));
+        }
+        // The last retired key, signing elsewhere under the kid the set knows it by.
+        let last_engine = TokenEngine::new(load(&last_material), Policy::default());
+        let five = TokenEngine::new(KeySet::new(entries).unwrap(), Policy::default());
+        let token_one = one.issue_pair(42, now).unwrap().access.token;
+        let token_five = five.issue_pair(42, now).unwrap().access.token;
+        let token_last = last_engine.issue_pair(42, now).unwrap().access.token;
+        let mut group = c.benchmark_group(format!("{alg}/key_set_verify"));
+        group.bench_function("one", |b| {
+            b.iter(|| one.decode(black_box(&token_one), now).unwrap())
+        });
+        group.bench_function("five/active", |b| {
+            b.iter(|| five.decode(black_box(&token_five), now).unwrap())
+        });
+        group.bench_function("five/last", |b| {
+            b.iter(|| five.decode(black_box(&token_last), now).unwrap())
+        });
+        group.finish();
     }
 }
 
@@ -308,6 +352,6 @@ criterion_group! {
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(1500));
-    targets = tokens
+    targets = tokens, key_sets
 }
 criterion_main!(benches);

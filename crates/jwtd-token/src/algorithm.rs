@@ -31,6 +31,10 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512.
+    ES512,
+    /// ECDSA on secp256k1 with SHA-256 (RFC 8812).
+    ES256K,
     /// EdDSA with Ed25519.
     EdDSA,
 }
@@ -50,7 +54,7 @@ pub enum Family {
 
 impl Algorithm {
     /// Every supported algorithm, in the order they are documented.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 14] = [
         Algorithm::HS256,
         Algorithm::HS384,
         Algorithm::HS512,
@@ -62,6 +66,8 @@ impl Algorithm {
         Algorithm::PS512,
         Algorithm::ES256,
         Algorithm::ES384,
+        Algorithm::ES512,
+        Algorithm::ES256K,
         Algorithm::EdDSA,
     ];
 
@@ -79,6 +85,8 @@ impl Algorithm {
             Algorithm::PS512 => "PS512",
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
+            Algorithm::ES256K => "ES256K",
             Algorithm::EdDSA => "EdDSA",
         }
     }
@@ -93,7 +101,9 @@ impl Algorithm {
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512 => Family::Rsa,
-            Algorithm::ES256 | Algorithm::ES384 => Family::Ec,
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 | Algorithm::ES256K => {
+                Family::Ec
+            }
             Algorithm::EdDSA => Family::Ed,
         }
     }
@@ -118,7 +128,7 @@ impl fmt::Display for Algorithm {
 /// The error for an algorithm name jwtd does not support.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unsupported algorithm {0:?} (supported: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)"
+    "unsupported algorithm {0:?} (supported: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, ES256K, EdDSA)"
 )]
 pub struct UnknownAlgorithm(pub String);
 
@@ -149,6 +159,7 @@ mod tests {
     fn names_are_case_sensitive() {
         assert!("hs256".parse::<Algorithm>().is_err());
         assert!("none".parse::<Algorithm>().is_err());
-        assert!("ES512".parse::<Algorithm>().is_err());
+        assert!("es512".parse::<Algorithm>().is_err());
+        assert!("ES256k".parse::<Algorithm>().is_err());
     }
 }

@@ -18,8 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::claims::{ClaimNames, TokenType, UniqueObject, UserIdClaim};
 use crate::error::TokenError;
-use crate::jwk::PublicJwk;
-use crate::keys::Keys;
+use crate::keys::KeySet;
 
 /// Longest token accepted. Real tokens are well under 2 KiB; refusing early keeps hostile input
 /// from costing base64 and JSON work.
@@ -191,25 +190,29 @@ impl Decoded {
 /// Signs and validates tokens with one key set and policy.
 #[derive(Debug)]
 pub struct TokenEngine {
-    keys: Keys,
+    keys: KeySet,
     policy: Policy,
-    /// The encoded header is the same for every token: built once.
-    header_b64: String,
+    /// The encoded header is the same for every token: built once. `None` for a set without an
+    /// active key, which verifies only.
+    header_b64: Option<String>,
 }
 
 impl TokenEngine {
-    /// An engine for `keys` under `policy`.
-    pub fn new(keys: Keys, policy: Policy) -> TokenEngine {
-        // PyJWT's sorted member order; a `kid` only for a key with an id (a published one).
-        let header = match keys.public_jwk() {
-            Some(jwk) => format!(
-                r#"{{"alg":"{}","kid":"{}","typ":"JWT"}}"#,
-                keys.algorithm(),
-                jwk.kid()
-            ),
-            None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, keys.algorithm()),
-        };
-        let header_b64 = URL_SAFE_NO_PAD.encode(header);
+    /// An engine for `keys` (one [`Keys`](crate::Keys) or a [`KeySet`]) under `policy`.
+    pub fn new(keys: impl Into<KeySet>, policy: Policy) -> TokenEngine {
+        let keys = keys.into();
+        // PyJWT's sorted member order; a `kid` as the set decides (none for a lone secret).
+        let header_b64 = keys.active().map(|active| {
+            let alg = active.keys().algorithm();
+            let header = match keys.header_kid() {
+                Some(kid) => format!(
+                    r#"{{"alg":"{alg}","kid":{},"typ":"JWT"}}"#,
+                    json_string(kid)
+                ),
+                None => format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+            };
+            URL_SAFE_NO_PAD.encode(header)
+        });
         TokenEngine {
             keys,
             policy,
@@ -222,21 +225,24 @@ impl TokenEngine {
         &self.policy
     }
 
-    /// The configured algorithm.
-    pub fn algorithm(&self) -> crate::Algorithm {
-        self.keys.algorithm()
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
     }
 
-    /// The JSON Web Key Set of the public keys that verify this engine's tokens (RFC 7517 5):
-    /// the one public key for asymmetric algorithms, none for HMAC.
-    pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self
-            .keys
-            .public_jwk()
-            .map(PublicJwk::to_json)
-            .into_iter()
-            .collect();
-        serde_json::json!({ "keys": keys })
+    /// The algorithm new tokens are signed with (the active key's; for a verifying-only set, its
+    /// first key's).
+    pub fn algorithm(&self) -> crate::Algorithm {
+        self.keys
+            .entries()
+            .first()
+            .map_or(crate::Algorithm::HS256, |e| e.keys().algorithm())
+    }
+
+    /// The JSON Web Key Set of the public keys that verify this engine's tokens at `now`
+    /// (RFC 7517 5); HMAC secrets are never in it.
+    pub fn jwks(&self, now: i64) -> Value {
+        self.keys.jwks(now)
     }
 
     /// A login's refresh and access tokens for user `user_id`, both stamped `now`.
@@ -363,12 +369,16 @@ impl TokenEngine {
             claims.insert("iss", Claim::Str(iss));
         }
         // Serializing strings, integers and JSON values cannot fail.
+        let (Some(header_b64), Some(active)) = (&self.header_b64, self.keys.active()) else {
+            return Err(TokenError::Signing);
+        };
         let payload = serde_json::to_vec(&claims).expect("claims serialize");
-        let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
-        token.push_str(&self.header_b64);
+        let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        self.keys
+        active
+            .keys()
             .append_signature(&mut token)
             .map_err(|_| TokenError::Signing)?;
         Ok(token)
@@ -387,11 +397,13 @@ impl TokenEngine {
             return Err(TokenError::Invalid);
         };
         let header = decode_object(header_b64)?;
-        self.check_header(&header)?;
+        let (alg, kid) = check_header(&header)?;
         let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
-        if signature_b64.is_empty() || !self.keys.verify(signature_b64, signed.as_bytes()) {
+        if signature_b64.is_empty() {
             return Err(TokenError::Invalid);
         }
+        self.keys
+            .verify(alg, kid, signature_b64, signed.as_bytes(), now)?;
         let claims = decode_object(payload_b64)?;
         let known = Known::find(&self.policy.claims, &claims);
         self.check_claims(&known, now)?;
@@ -417,31 +429,6 @@ impl TokenEngine {
             exp,
             user_id,
         })
-    }
-
-    fn check_header(&self, header: &Map<String, Value>) -> Result<(), TokenError> {
-        // One pass over the members instead of a hash lookup per name: a header has two or
-        // three. Every refusal below is the same `Invalid`, so their order does not matter.
-        let mut alg_ok = false;
-        for (name, value) in header {
-            match (name.as_str(), value) {
-                // Only the configured algorithm is ever accepted: `none`, another HMAC size, or
-                // HMAC keyed with a public key all fail here (RFC 8725 3.1).
-                ("alg", Value::String(alg)) => alg_ok = alg == self.keys.algorithm().as_str(),
-                ("alg", _) => return Err(TokenError::Invalid),
-                // jwtd understands no JWS extension, so any `crit` must be refused (RFC 7515
-                // 4.1.11); `b64: false` changes what is signed (RFC 7797); `zip` is JWE only.
-                ("crit" | "zip", _) => return Err(TokenError::Invalid),
-                ("b64", Value::Bool(true)) => {}
-                ("b64", _) => return Err(TokenError::Invalid),
-                _ => {}
-            }
-        }
-        if alg_ok {
-            Ok(())
-        } else {
-            Err(TokenError::Invalid)
-        }
     }
 
     /// PyJWT's claim checks in PyJWT's order, with simplejwt's settings.
@@ -482,6 +469,35 @@ impl TokenEngine {
             _ => Err(TokenError::Invalid),
         }
     }
+}
+
+/// The header's `alg` and `kid`, refusing what jwtd must not accept. The `alg` is only ever
+/// compared with the key's own algorithm, never used to pick a verification routine: `none`,
+/// another HMAC size, or HMAC keyed with a public key all fail there (RFC 8725 3.1).
+fn check_header(header: &Map<String, Value>) -> Result<(&str, Option<&str>), TokenError> {
+    // One pass over the members instead of a hash lookup per name: a header has two to four.
+    // Every refusal below is the same `Invalid`, so their order does not matter.
+    let mut alg = None;
+    let mut kid = None;
+    for (name, value) in header {
+        match (name.as_str(), value) {
+            ("alg", Value::String(found)) => alg = Some(found.as_str()),
+            ("kid", Value::String(found)) => kid = Some(found.as_str()),
+            ("alg" | "kid", _) => return Err(TokenError::Invalid),
+            // jwtd understands no JWS extension, so any `crit` must be refused (RFC 7515
+            // 4.1.11); `b64: false` changes what is signed (RFC 7797); `zip` is JWE only.
+            ("crit" | "zip", _) => return Err(TokenError::Invalid),
+            ("b64", Value::Bool(true)) => {}
+            ("b64", _) => return Err(TokenError::Invalid),
+            _ => {}
+        }
+    }
+    Ok((alg.ok_or(TokenError::Invalid)?, kid))
+}
+
+/// `text` as a JSON string literal (a configured `kid` may hold any character).
+fn json_string(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
 }
 
 /// The claims jwtd reads from a token, found in one pass. A token carries a handful of claims,

@@ -7,6 +7,10 @@ pub enum TokenError {
     /// Malformed, badly signed, wrong algorithm, not yet valid, wrong issuer or audience.
     #[error("Token is invalid")]
     Invalid,
+    /// The header names a `kid` the key set does not hold. Same answer as `Invalid`; callers
+    /// that can reload their keys (a rotation elsewhere) do so on this one.
+    #[error("Token is invalid")]
+    UnknownKey,
     /// `exp` has passed (beyond the leeway).
     #[error("Token is expired")]
     Expired,

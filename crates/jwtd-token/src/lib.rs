@@ -31,4 +31,4 @@ pub use engine::{
 };
 pub use error::TokenError;
 pub use jwk::PublicJwk;
-pub use keys::{KeyError, Keys, generate, random_secret};
+pub use keys::{KeyEntry, KeyError, KeySet, KeyState, Keys, generate, random_secret};

@@ -82,6 +82,9 @@ enum Outcome {
 fn outcome(engine: &TokenEngine, target: &Target, token: &str) -> Outcome {
     let decoded = match engine.decode(token, target.now) {
         Ok(decoded) => decoded,
+        // A `kid` naming no key is "Token is invalid" to the client, like `Invalid`; the
+        // variant only tells a verifier that a newer key set may hold it.
+        Err(TokenError::UnknownKey) => return Outcome::Decode(TokenError::Invalid),
         Err(e) => return Outcome::Decode(e),
     };
     if let Err(e) = decoded.check(Some(token_type(target))) {

@@ -144,6 +144,7 @@ jwt_simple_keys! {
     HS512Key => authenticate, HS512Key;
     ES256KeyPair => sign, ES256PublicKey;
     ES384KeyPair => sign, ES384PublicKey;
+    ES256kKeyPair => sign, ES256kPublicKey;
     Ed25519KeyPair => sign, Ed25519PublicKey;
     RS256KeyPair => sign, RS256PublicKey;
     PS256KeyPair => sign, PS256PublicKey;
@@ -260,6 +261,15 @@ fn es384_with_jwt_simple() {
         Algorithm::ES384,
         |m| ES384KeyPair::from_pem(m).expect("jwt-simple loads jwtd's PKCS#8 key"),
         ES384KeyPair::public_key,
+    );
+}
+
+#[test]
+fn es256k_with_jwt_simple() {
+    cross(
+        Algorithm::ES256K,
+        |m| ES256kKeyPair::from_pem(m).expect("jwt-simple loads jwtd's PKCS#8 key"),
+        ES256kKeyPair::public_key,
     );
 }
 

@@ -84,6 +84,9 @@ fn model_decode(
         || header.contains_key("crit")
         || header.contains_key("zip")
         || header.get("b64").is_some_and(|b| b != &json!(true))
+        // PyJWT's rule: a `kid`, when present, is a string (the one key is tried whatever it
+        // says).
+        || header.get("kid").is_some_and(|kid| !kid.is_string())
     {
         return Err(TokenError::Invalid);
     }

@@ -67,8 +67,48 @@ impl Keys {
         };
         Ok(Keys {
             algorithm,
-            signer,
+            signer: Some(signer),
             verifier: Verifier::Public(public),
+            kid: jwk.kid().to_owned(),
+            jwk: Some(jwk),
+        })
+    }
+
+    /// Verifying-only keys from a PEM public key (SPKI, or PKCS#1 `RSA PUBLIC KEY`): they verify
+    /// tokens signed elsewhere and never sign.
+    pub fn from_public_pem(algorithm: Algorithm, public_pem: &[u8]) -> Result<Keys, KeyError> {
+        let verifying = match primitive(algorithm) {
+            Primitive::Rsa { verifying, .. } => verifying as &'static dyn VerificationAlgorithm,
+            Primitive::Ecdsa { verifying, .. } => verifying,
+            Primitive::Ed25519 => &signature::ED25519,
+            Primitive::Hmac(_) => {
+                return Err(KeyError::WrongKey {
+                    algorithm,
+                    label: "PUBLIC KEY".to_owned(),
+                    reason: "an HMAC algorithm has no public key".to_owned(),
+                });
+            }
+        };
+        let public = Keys::public_pem(algorithm, verifying, public_pem)?;
+        Keys::verifying_only(algorithm, public)
+    }
+
+    /// Keys that only verify, from a parsed public key; its JWK and thumbprint come from the key
+    /// itself, so a key published by jwtd gets the same `kid` on both sides.
+    pub(super) fn verifying_only(
+        algorithm: Algorithm,
+        public: ParsedPublicKey,
+    ) -> Result<Keys, KeyError> {
+        let jwk = jwk_of_public(algorithm, &public).ok_or_else(|| KeyError::WrongKey {
+            algorithm,
+            label: "PUBLIC KEY".to_owned(),
+            reason: "it cannot be written as a JWK".to_owned(),
+        })?;
+        Ok(Keys {
+            algorithm,
+            signer: None,
+            verifier: Verifier::Public(public),
+            kid: jwk.kid().to_owned(),
             jwk: Some(jwk),
         })
     }
@@ -97,8 +137,42 @@ impl Keys {
     }
 }
 
+/// The JWK curve name of an ECDSA algorithm.
+pub(super) fn curve(algorithm: Algorithm) -> Option<&'static str> {
+    Some(match algorithm {
+        Algorithm::ES256 => "P-256",
+        Algorithm::ES384 => "P-384",
+        Algorithm::ES512 => "P-521",
+        Algorithm::ES256K => "secp256k1",
+        _ => return None,
+    })
+}
+
+/// The JWK of a parsed public key, from its SubjectPublicKeyInfo: RSA's PKCS#1 numbers, an EC
+/// key's uncompressed point, Ed25519's raw key.
+fn jwk_of_public(algorithm: Algorithm, public: &ParsedPublicKey) -> Option<PublicJwk> {
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    let der: PublicKeyX509Der<'static> = public.as_der().ok()?;
+    let raw = super::import::spki_key_bytes(der.as_ref())?;
+    match algorithm.family() {
+        Family::Hmac => None,
+        Family::Rsa => {
+            let (n, e) = super::import::rsa_public_numbers(&raw)?;
+            PublicJwk::new(algorithm, &PublicParts::Rsa { n: &n, e: &e })
+        }
+        Family::Ec => {
+            let parts = PublicParts::Ec {
+                crv: curve(algorithm)?,
+                point: &raw,
+            };
+            PublicJwk::new(algorithm, &parts)
+        }
+        Family::Ed => PublicJwk::new(algorithm, &PublicParts::Ed25519 { x: &raw }),
+    }
+}
+
 /// The public half of an asymmetric signing key as a JWK.
-fn public_jwk(algorithm: Algorithm, signer: &Signer) -> Option<PublicJwk> {
+pub(super) fn public_jwk(algorithm: Algorithm, signer: &Signer) -> Option<PublicJwk> {
     match signer {
         Signer::Hmac(_) => None,
         Signer::Rsa(pair, _) => {
@@ -110,13 +184,8 @@ fn public_jwk(algorithm: Algorithm, signer: &Signer) -> Option<PublicJwk> {
             PublicJwk::new(algorithm, &parts)
         }
         Signer::Ecdsa(pair) => {
-            let crv = match algorithm {
-                Algorithm::ES256 => "P-256",
-                Algorithm::ES384 => "P-384",
-                _ => return None,
-            };
             let parts = PublicParts::Ec {
-                crv,
+                crv: curve(algorithm)?,
                 point: pair.public_key().as_ref(),
             };
             PublicJwk::new(algorithm, &parts)

@@ -29,11 +29,14 @@ use primitive::{Primitive, primitive};
 
 mod asymmetric;
 mod generate;
+mod import;
 mod primitive;
 mod secret;
+mod set;
 
 pub use generate::generate;
 pub use secret::random_secret;
+pub use set::{KeyEntry, KeySet, KeyState};
 
 /// Why key material was refused.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,12 @@ pub enum KeyError {
     /// Generating a key failed in the crypto library.
     #[error("key generation failed")]
     Generation,
+    /// A JWK that cannot be used; the reason inside.
+    #[error("not a usable JWK: {0}")]
+    Jwk(String),
+    /// A key set that cannot be used (no active key, two keys with one `kid`, ...).
+    #[error("{0}")]
+    Set(String),
 }
 
 /// The longest signature jwtd can produce or accept: RSA with an 8192-bit modulus (aws-lc-rs
@@ -96,13 +105,19 @@ enum Verifier {
     Public(ParsedPublicKey),
 }
 
-/// The keys of one configured algorithm, parsed once and ready to sign and verify.
+/// The keys of one algorithm, parsed once and ready to verify and, when the private half is
+/// there, to sign.
 pub struct Keys {
     algorithm: Algorithm,
-    signer: Signer,
+    /// `None` for a public key only (from a JWKS, a public PEM or JWK): it verifies, never signs.
+    signer: Option<Signer>,
     verifier: Verifier,
     /// The public key as a JWK, for asymmetric algorithms (an HMAC secret is never published).
     jwk: Option<PublicJwk>,
+    /// The key's default id: the RFC 7638 thumbprint for a public key; for a secret, a MAC of a
+    /// fixed label under the secret (publishing a plain hash of a weak secret would let anyone
+    /// test guesses offline without a token; a MAC costs them as much as a token's MAC does).
+    kid: String,
 }
 
 impl fmt::Debug for Keys {
@@ -133,7 +148,7 @@ impl Keys {
     }
 
     /// Signs and verifies a probe, so a mismatched or unusable pair fails at start-up.
-    fn check_pair(&self) -> Result<(), KeyError> {
+    pub(crate) fn check_pair(&self) -> Result<(), KeyError> {
         let probe = b"jwtd key check";
         let signature = self.sign(probe).map_err(|_| KeyError::Mismatch)?;
         if self.verify(&signature, probe) {
@@ -152,6 +167,17 @@ impl Keys {
     /// (The verifying key, when given separately, was checked to be the signing key's pair.)
     pub fn public_jwk(&self) -> Option<&PublicJwk> {
         self.jwk.as_ref()
+    }
+
+    /// The key's default id (`kid`): the RFC 7638 thumbprint of a public key, a keyed digest
+    /// for an HMAC secret. Instances holding the same key agree on it.
+    pub fn default_kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Whether these keys can sign (a private key or a secret), not only verify.
+    pub fn can_sign(&self) -> bool {
+        self.signer.is_some()
     }
 
     /// Signs `message`, returning the base64url signature.
@@ -177,7 +203,10 @@ impl Keys {
         message: &[u8],
         buf: &mut [u8; MAX_SIGNATURE_LEN],
     ) -> Result<usize, Unspecified> {
-        Ok(match &self.signer {
+        let Some(signer) = &self.signer else {
+            return Err(Unspecified);
+        };
+        Ok(match signer {
             Signer::Hmac(key) => copy_into(buf, hmac::sign(key, message).as_ref())?,
             Signer::Rsa(pair, encoding) => {
                 let len = pair.public_modulus_len();
@@ -187,7 +216,11 @@ impl Keys {
                 len
             }
             Signer::Ecdsa(pair) => {
-                copy_into(buf, pair.sign(&SystemRandom::new(), message)?.as_ref())?
+                let len = copy_into(buf, pair.sign(&SystemRandom::new(), message)?.as_ref())?;
+                if self.algorithm == Algorithm::ES256K {
+                    low_s(&mut buf[len / 2..len]);
+                }
+                len
             }
             Signer::Ed25519(pair) => copy_into(buf, pair.sign(message).as_ref())?,
         })
@@ -209,6 +242,32 @@ impl Keys {
             Verifier::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
             Verifier::Public(key) => key.verify_sig(message, signature).is_ok(),
         }
+    }
+}
+
+/// secp256k1's group order n, big-endian.
+const SECP256K1_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+];
+
+/// Replaces an ES256K signature's `s` by `n - s` when `s > n/2`. Both verify, but many secp256k1
+/// verifiers (the `k256` crate, libsecp256k1) accept only the low form, and aws-lc-rs signs
+/// either; written here because it is one subtraction no crate of ours offers on raw bytes.
+fn low_s(s: &mut [u8]) {
+    let Ok(s) = <&mut [u8; 32]>::try_from(s) else {
+        return;
+    };
+    // s > n/2  <=>  2s > n, compared without overflow as s > n - s.
+    let mut negated = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = i16::from(SECP256K1_ORDER[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        negated[i] = d.rem_euclid(256) as u8;
+    }
+    if *s > negated {
+        *s = negated;
     }
 }
 

@@ -61,6 +61,14 @@ pub(super) fn primitive(algorithm: Algorithm) -> Primitive {
             &s::ECDSA_P384_SHA384_FIXED_SIGNING,
             &s::ECDSA_P384_SHA384_FIXED,
         ),
+        Algorithm::ES512 => Primitive::ecdsa(
+            &s::ECDSA_P521_SHA512_FIXED_SIGNING,
+            &s::ECDSA_P521_SHA512_FIXED,
+        ),
+        Algorithm::ES256K => Primitive::ecdsa(
+            &s::ECDSA_P256K1_SHA256_FIXED_SIGNING,
+            &s::ECDSA_P256K1_SHA256_FIXED,
+        ),
         Algorithm::EdDSA => Primitive::Ed25519,
     }
 }

@@ -26,11 +26,13 @@ impl Keys {
             });
         }
         let key = hmac::Key::new(hmac_alg, secret);
+        let kid = URL_SAFE_NO_PAD.encode(&hmac::sign(&key, b"jwtd key id").as_ref()[..16]);
         Ok(Keys {
             algorithm,
-            signer: Signer::Hmac(key.clone()),
+            signer: Some(Signer::Hmac(key.clone())),
             verifier: Verifier::Hmac(key),
             jwk: None,
+            kid,
         })
     }
 }

@@ -104,7 +104,11 @@ fn debug_never_shows_the_secret() {
 fn verifying_keys(algorithm: Algorithm, verifier: Verifier) -> Keys {
     Keys {
         algorithm,
-        signer: Signer::Hmac(hmac::Key::new(hmac::HMAC_SHA256, b"never used")),
+        signer: Some(Signer::Hmac(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            b"never used",
+        ))),
+        kid: "test".to_owned(),
         verifier,
         jwk: None,
     }
@@ -249,7 +253,7 @@ fn a_der_encoded_ecdsa_signature_is_refused() {
         None,
     )
     .unwrap();
-    let Signer::Ecdsa(pair) = &keys.signer else {
+    let Some(Signer::Ecdsa(pair)) = &keys.signer else {
         unreachable!()
     };
     let message = b"header.payload";
@@ -288,4 +292,39 @@ fn a_signature_of_the_wrong_size_or_encoding_is_refused() {
     ] {
         assert!(!keys.verify(&bad, message), "{bad}");
     }
+}
+
+/// ES256K signatures are always in low-S form, which strict secp256k1 verifiers require.
+#[test]
+fn es256k_signatures_have_a_low_s() {
+    let material = generate(Algorithm::ES256K).unwrap();
+    let keys = Keys::new(Algorithm::ES256K, material.as_bytes(), None).unwrap();
+    let mut half = [0u8; 32];
+    // n / 2, big-endian: shift the order right by one bit.
+    let mut carry = 0u8;
+    for (out, byte) in half.iter_mut().zip(SECP256K1_ORDER) {
+        *out = (byte >> 1) | carry;
+        carry = (byte & 1) << 7;
+    }
+    for i in 0..64 {
+        let signature = URL_SAFE_NO_PAD
+            .decode(keys.sign(format!("message {i}").as_bytes()).unwrap())
+            .unwrap();
+        assert!(signature[32..] <= half[..], "high s in signature {i}");
+        assert!(keys.verify(
+            &URL_SAFE_NO_PAD.encode(&signature),
+            format!("message {i}").as_bytes()
+        ));
+    }
+    // The negation itself: n - 1 becomes 1; a low s is left alone.
+    let mut s = SECP256K1_ORDER;
+    s[31] -= 1;
+    low_s(&mut s);
+    assert_eq!(s, {
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        one
+    });
+    low_s(&mut s);
+    assert_eq!(s[31], 1);
 }

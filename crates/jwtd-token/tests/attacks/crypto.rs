@@ -65,6 +65,8 @@ fn rsa_encoding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
 fn ec_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
     match alg {
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+        Algorithm::ES256K => &signature::ECDSA_P256K1_SHA256_FIXED_SIGNING,
         _ => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
     }
 }
@@ -178,10 +180,11 @@ pub fn public_key(alg: Algorithm, private_pem: &[u8]) -> PublicKeyForms {
             let spki = pair.public_key().as_der().expect("SPKI").as_ref().to_vec();
             let raw = pair.public_key().as_ref().to_vec();
             let half = (raw.len() - 1) / 2;
-            let crv = if alg == Algorithm::ES384 {
-                "P-384"
-            } else {
-                "P-256"
+            let crv = match alg {
+                Algorithm::ES384 => "P-384",
+                Algorithm::ES512 => "P-521",
+                Algorithm::ES256K => "secp256k1",
+                _ => "P-256",
             };
             let jwk = json!({
                 "crv": crv,
@@ -316,6 +319,20 @@ pub(super) fn add_le(a: &[u8], b: &[u8]) -> Vec<u8> {
 
 /// The order `n` and field prime `p` of the target's curve, big-endian.
 pub(super) fn curve_constants(alg: Algorithm) -> (Vec<u8>, Vec<u8>) {
+    if alg == Algorithm::ES512 {
+        return (
+            hex(
+                "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+            ),
+            hex(&format!("01{}", "ff".repeat(65))),
+        );
+    }
+    if alg == Algorithm::ES256K {
+        return (
+            hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"),
+            hex("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f"),
+        );
+    }
     if alg == Algorithm::ES384 {
         (
             hex(

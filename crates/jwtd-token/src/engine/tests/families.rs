@@ -65,7 +65,7 @@ fn a_verifying_key_given_separately_is_used() {
 
 /// The header jwtd itself issues for this engine.
 fn header_of(engine: &TokenEngine) -> String {
-    match engine.jwks()["keys"][0]["kid"].as_str() {
+    match engine.jwks(0)["keys"][0]["kid"].as_str() {
         Some(kid) => format!(
             r#"{{"alg":"{}","kid":"{kid}","typ":"JWT"}}"#,
             engine.algorithm()
