@@ -10,6 +10,8 @@
 //!   key. Under READ COMMITTED a second insert of the same key waits for the first transaction
 //!   and then inserts nothing, so of concurrent rotations of one token exactly one sees a row
 //!   inserted; the others roll back without writing.
+//! - A batch of signing-key changes locks the key table against other writers first, so of
+//!   instances rotating at once exactly one batch meets the active key it expected (`keys`).
 //! - Every write is committed (with the server's `synchronous_commit`) before the call returns.
 //! - Migrations run in one transaction behind a transaction-level advisory lock, so instances
 //!   that start together apply them once, and a failed migration leaves nothing behind.
@@ -18,12 +20,13 @@
 //!   server is back, so the store recovers by itself.
 //!
 //! This file holds the store and its [`Store`] implementation; the statements are by concern in
-//! `users`, `tokens` and `snapshot`, the schema in `schema`, the pool and its timeouts in
+//! `users`, `tokens`, `keys` and `snapshot`, the schema in `schema`, the pool and its timeouts in
 //! `connection`, error mapping in `errors`.
 
 mod connection;
 mod django;
 mod errors;
+mod keys;
 mod schema;
 mod snapshot;
 mod tokens;
@@ -32,8 +35,8 @@ mod users;
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
 use jwtd_store::{
-    Blacklisting, Flushed, NewUser, Rotation, RotationRequest, Snapshot, Store, StoreError,
-    TokenRecord, User, UserId,
+    Blacklisting, Flushed, KeyChange, KeyUpdate, NewUser, Rotation, RotationRequest, Snapshot,
+    Store, StoreError, StoredKey, TokenRecord, User, UserId,
 };
 use tracing::instrument;
 
@@ -175,5 +178,20 @@ impl Store for PostgresStore {
     #[instrument(skip_all)]
     async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
         snapshot::import(&mut self.client().await?, snapshot).await
+    }
+
+    #[instrument(skip_all)]
+    async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.run(async |client| keys::list(&*client).await).await
+    }
+
+    #[instrument(skip_all, fields(expected_active = ?expected_active))]
+    async fn update_keys(
+        &self,
+        expected_active: Option<&str>,
+        changes: Vec<KeyChange>,
+    ) -> Result<KeyUpdate, StoreError> {
+        self.run(async move |client| keys::update(client, expected_active, changes).await)
+            .await
     }
 }

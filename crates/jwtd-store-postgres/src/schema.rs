@@ -10,6 +10,7 @@ use crate::errors::db_error;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_email.sql"),
+    include_str!("../migrations/0003_keys.sql"),
 ];
 
 /// Key of the advisory lock that serializes migrations between instances ("jwtdmigr").

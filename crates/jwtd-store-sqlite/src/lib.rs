@@ -24,13 +24,14 @@
 //! (BENCHMARKS.md). Writers from other processes (the CLI) still meet the busy handler.
 //!
 //! This file holds the store and its [`Store`] implementation, which says on which path each
-//! call runs; the statements are by concern in `users`, `tokens` and `snapshot`, the
+//! call runs; the statements are by concern in `users`, `tokens`, `keys` and `snapshot`, the
 //! schema in `schema`, opening and the paths in `connection`, error mapping in `errors`.
 
 mod connection;
 mod django;
 mod errors;
 mod group_commit;
+mod keys;
 mod schema;
 mod snapshot;
 mod tokens;
@@ -41,8 +42,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use jwtd_store::{
-    Blacklisting, Flushed, NewUser, Rotation, RotationRequest, Snapshot, Store, StoreError,
-    TokenRecord, User, UserId,
+    Blacklisting, Flushed, KeyChange, KeyUpdate, NewUser, Rotation, RotationRequest, Snapshot,
+    Store, StoreError, StoredKey, TokenRecord, User, UserId,
 };
 use r2d2::Pool;
 
@@ -182,5 +183,21 @@ impl Store for SqliteStore {
     async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
         let rows = snapshot.clone();
         self.write(move |conn| snapshot::import(conn, &rows)).await
+    }
+
+    async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.run(|conn| keys::list(conn)).await
+    }
+
+    // Not batched: a key batch reads the set before it writes, and is rare (a rotation, the
+    // CLI), so it takes its own `IMMEDIATE` transaction after this process's other writes.
+    async fn update_keys(
+        &self,
+        expected_active: Option<&str>,
+        changes: Vec<KeyChange>,
+    ) -> Result<KeyUpdate, StoreError> {
+        let expected_active = expected_active.map(str::to_owned);
+        self.write(move |conn| keys::update(conn, expected_active.as_deref(), changes))
+            .await
     }
 }

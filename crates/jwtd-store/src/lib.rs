@@ -1,4 +1,5 @@
-//! The storage contract of jwtd: users, issued refresh tokens and the blacklist.
+//! The storage contract of jwtd: users, issued refresh tokens, the blacklist and the managed
+//! signing keys.
 //!
 //! One trait, two real implementations (SQLite, the embedded default, and PostgreSQL for several
 //! instances). No SQL lives here. Times are Unix seconds passed in by the caller, never read
@@ -10,15 +11,18 @@
 //! Besides the trait and its records, this crate holds what the stores share above their SQL:
 //! the order of each record's columns and the records built from them ([`UserColumns`] and its
 //! kin), and the statement sequences of blacklisting and rotation with the decision they make
-//! ([`TokenStatements`], [`RotationRequest::run`]).
+//! ([`TokenStatements`], [`RotationRequest::run`]), and the decision on a batch of key changes
+//! ([`keys::plan`]).
 
 mod columns;
 pub mod django;
+pub mod keys;
 mod writes;
 
 use async_trait::async_trait;
 
-pub use columns::{BlacklistColumns, TokenColumns, UserColumns};
+pub use columns::{BlacklistColumns, KeyColumns, TokenColumns, UserColumns};
+pub use keys::{KeyChange, KeyUpdate, KeyWrite, StoredKey, StoredKeyState, UnknownKeyState};
 pub use writes::{Rotation, RotationRequest, TokenStatements, blacklist};
 
 /// A user's numeric id.
@@ -162,8 +166,9 @@ pub struct BlacklistEntry {
     pub blacklisted_at: i64,
 }
 
-/// Everything a store holds, read in one consistent transaction: what `jwtd copy-store` moves
-/// from one backend to another (SQLite to PostgreSQL when scaling out).
+/// Everything a store holds but its managed signing keys, read in one consistent transaction:
+/// what `jwtd copy-store` moves from one backend to another (SQLite to PostgreSQL when scaling
+/// out).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Every user, by id, password hashes included.
@@ -322,7 +327,8 @@ impl StoreError {
     }
 }
 
-/// Users, issued tokens and the blacklist. Every write is committed before the call returns.
+/// Users, issued tokens, the blacklist and managed signing keys. Every write is committed before
+/// the call returns.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies pending schema migrations.
@@ -442,10 +448,33 @@ pub trait Store: Send + Sync + 'static {
     async fn flush_expired(&self, now: i64) -> Result<Flushed, StoreError>;
 
     /// Reads everything in one consistent snapshot (held in memory: about 100 bytes per row).
+    /// Managed signing keys are not copied, so private keys do not travel with a data copy: the
+    /// copy gets new keys, or the operator adds the old ones (`jwtd keys add`).
     async fn export(&self) -> Result<Snapshot, StoreError>;
 
     /// Writes `snapshot` into this store in one transaction, ids and times unchanged, and moves
     /// the user id sequence past `last_user_id`. Refuses with `Conflict`, writing nothing,
     /// unless the store holds no users and no tokens: a copy never merges.
     async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// Every managed signing key, oldest first (`created_at`, then `kid` in byte order). Stores
+    /// on Django's schema refuse: it has no place for them.
+    async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        Err(keys::refused())
+    }
+
+    /// Applies `changes` in one transaction, only if the key that is active now has kid
+    /// `expected_active` (`None`: no key is active now): a compare-and-set, so that of two
+    /// instances rotating at once exactly one rotation applies. Answers [`KeyUpdate::Conflict`],
+    /// writing nothing, when the active key is another, when an `Insert`'s kid exists, when a
+    /// `SetState` or `Delete` names no key, or when the batch would leave more than one active
+    /// key ([`keys::plan`] decides). Serialized against every other batch on the database,
+    /// whichever process (server, CLI) runs it. Stores on Django's schema refuse.
+    async fn update_keys(
+        &self,
+        _expected_active: Option<&str>,
+        _changes: Vec<KeyChange>,
+    ) -> Result<KeyUpdate, StoreError> {
+        Err(keys::refused())
+    }
 }

@@ -8,6 +8,7 @@
 
 mod blacklist;
 mod django;
+mod keys;
 mod rotation;
 mod sharing;
 mod snapshot;
@@ -22,6 +23,12 @@ pub use django::{
     django_flush_expired_removes_only_expired, django_odd_claims_and_passwords,
     django_rows_are_simplejwts, django_upgrade_password_is_compare_and_set,
     django_user_changes_are_seen_at_the_next_read, django_user_writes_and_import_are_refused,
+};
+pub use keys::{
+    concurrent_key_rotations, delete_a_key, django_keys_are_refused,
+    duplicate_kid_conflicts_and_writes_nothing, insert_and_read_back_every_field,
+    keys_are_listed_oldest_first, keys_start_empty, rotation_is_a_compare_and_set,
+    set_state_of_an_unknown_kid_conflicts, stored_key, two_active_keys_conflict,
 };
 pub use rotation::{
     concurrent_rotation, many_rotations_at_once, rotate_a_blacklisted_token_without_blacklisting,

@@ -73,6 +73,7 @@ django_tests!(
     django_flush_expired_with_djangos_rows => django_flush_expired_removes_only_expired,
     django_upgrade_password_is_compare_and_set => django_upgrade_password_is_compare_and_set,
     django_odd_claims_and_passwords => django_odd_claims_and_passwords,
+    django_keys_are_refused => django_keys_are_refused,
 );
 
 /// A deleted user's tokens stay blacklistable, and every row naming them has no owner (Django's

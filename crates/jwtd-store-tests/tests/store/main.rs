@@ -49,6 +49,14 @@ contract_tests!(
     rotate_a_blacklisted_token_without_blacklisting,
     flush_expired_removes_only_expired,
     import_refuses_a_store_with_data,
+    keys_start_empty,
+    insert_and_read_back_every_field,
+    keys_are_listed_oldest_first,
+    rotation_is_a_compare_and_set,
+    duplicate_kid_conflicts_and_writes_nothing,
+    delete_a_key,
+    set_state_of_an_unknown_kid_conflicts,
+    two_active_keys_conflict,
 );
 
 /// Copying (`export` then `import`) in every direction between the two backends.

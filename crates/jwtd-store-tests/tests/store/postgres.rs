@@ -11,11 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jwtd_store::django::DjangoNames;
-use jwtd_store::{Blacklisting, Store, StoreError, User, UserId};
+use jwtd_store::{
+    Blacklisting, KeyChange, KeyUpdate, Store, StoreError, StoredKeyState, User, UserId,
+};
 use jwtd_store_postgres::{DjangoPostgresStore, PostgresOptions, PostgresStore};
 use jwtd_store_tests::contract::{
-    blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
-    many_rotations_at_once, two_stores_see_each_other,
+    blacklist_tokens_of_a_deleted_user, concurrent_key_rotations, concurrent_rotation,
+    durable_check, durable_write, many_rotations_at_once, stored_key, two_stores_see_each_other,
 };
 use jwtd_store_tests::django::Django;
 use jwtd_store_tests::postgres::TestDatabase;
@@ -200,6 +202,64 @@ async fn many_rotations_at_once_two_instances() {
     many_rotations_at_once(&instances, &Users::Store).await;
 }
 
+/// Key rotations racing from two instances: exactly one applies each round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_key_rotations_two_instances() {
+    let Some((_db, instances)) = two_instances().await else {
+        return;
+    };
+    concurrent_key_rotations(&instances, &Users::Store).await;
+}
+
+/// A key batch waits for whoever else is writing the key table (here a plain connection, as
+/// another instance's batch would, with the same lock) and decides on what that one committed:
+/// a key made active meanwhile makes the batch that expected none a conflict, even though its
+/// own rows would not collide with it. Reads do not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_batches_wait_for_another_writer_and_see_its_commit() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    let other = db.client().await;
+    other
+        .batch_execute(
+            "BEGIN;
+             LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE;
+             INSERT INTO signing_keys (kid, algorithm, state, material, encrypted, created_at,
+                                       activated_at)
+             VALUES ('theirs', 'ES256', 'active', '\\x00ff', false, 1, 2);",
+        )
+        .await
+        .unwrap();
+    let store = Arc::new(store);
+    let batch = tokio::spawn({
+        let store = Arc::clone(&store);
+        async move {
+            let ours = stored_key("ours", StoredKeyState::Next, T0);
+            store.update_keys(None, vec![KeyChange::Insert(ours)]).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !batch.is_finished(),
+        "the batch must wait for the other writer"
+    );
+    let read = tokio::time::timeout(Duration::from_secs(2), store.keys()).await;
+    assert_eq!(
+        read.expect("a read must not wait").unwrap(),
+        Vec::new(),
+        "nothing committed yet"
+    );
+    other.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(batch.await.unwrap().unwrap(), KeyUpdate::Conflict);
+    let keys = store.keys().await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        ["theirs"]
+    );
+    assert_eq!(keys[0].material, [0x00, 0xff]);
+}
+
 /// Acknowledged writes are committed: a new pool (a restarted instance) sees them, and so does
 /// a plain connection while the store is still open.
 #[tokio::test]
@@ -264,7 +324,7 @@ async fn concurrent_migrations() {
         "SELECT version FROM jwtd_schema_migrations ORDER BY version",
     )
     .await;
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     let alice = create(stores[3].as_ref(), "alice", T0).await;
     assert_eq!(stores[5].user_by_id(alice.id).await.unwrap(), Some(alice));
 }
@@ -540,4 +600,6 @@ async fn a_version_1_database_gains_emails_and_keeps_its_users() {
         store.user_by_email("bob@example.com").await.unwrap(),
         Some(bob)
     );
+    // And the later migrations too: the key table is there, empty.
+    assert_eq!(store.keys().await.unwrap(), Vec::new());
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jwtd_store::django::DjangoNames;
-use jwtd_store::{Blacklisting, Store, StoreError, UserId};
+use jwtd_store::{Blacklisting, KeyChange, KeyUpdate, Store, StoreError, StoredKeyState, UserId};
 use jwtd_store_sqlite::{DjangoSqliteStore, SqliteStore};
 use jwtd_store_tests::contract::{
-    blacklist_tokens_of_a_deleted_user, concurrent_rotation, durable_check, durable_write,
-    many_rotations_at_once, two_stores_see_each_other,
+    blacklist_tokens_of_a_deleted_user, concurrent_key_rotations, concurrent_rotation,
+    durable_check, durable_write, many_rotations_at_once, stored_key, two_stores_see_each_other,
 };
 use jwtd_store_tests::disk::{SmallDisk, fill, is_root};
 use jwtd_store_tests::django::Django;
@@ -93,6 +93,64 @@ async fn many_rotations_at_once_two_stores() {
     let (_dir, first) = fresh().await;
     let second = SqliteStore::open(first.path()).unwrap();
     many_rotations_at_once(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
+}
+
+/// Key rotations racing from two pools on one file (the server and the CLI, or two processes):
+/// only SQLite's write lock can arbitrate them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_key_rotations_two_stores() {
+    let (_dir, first) = fresh().await;
+    let second = SqliteStore::open(first.path()).unwrap();
+    concurrent_key_rotations(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_key_rotations_one_store() {
+    let (_dir, store) = fresh().await;
+    concurrent_key_rotations(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// A key batch waits for another process's write transaction on the file and decides on what it
+/// committed: a key made active meanwhile makes the batch that expected none a conflict, though
+/// its own rows would not collide with it. Reads do not wait (WAL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_batches_wait_for_another_writer_and_see_its_commit() {
+    let (_dir, store) = fresh().await;
+    let other = rusqlite::Connection::open(store.path()).unwrap();
+    other
+        .execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO signing_keys (kid, algorithm, state, material, encrypted, created_at,
+                                       activated_at)
+             VALUES ('theirs', 'ES256', 'active', x'00ff', 0, 1, 2);",
+        )
+        .unwrap();
+    let store = Arc::new(store);
+    let batch = tokio::spawn({
+        let store = Arc::clone(&store);
+        async move {
+            let ours = stored_key("ours", StoredKeyState::Next, T0);
+            store.update_keys(None, vec![KeyChange::Insert(ours)]).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !batch.is_finished(),
+        "the batch must wait for the other writer"
+    );
+    assert_eq!(
+        store.keys().await.unwrap(),
+        Vec::new(),
+        "nothing committed yet"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    assert_eq!(batch.await.unwrap().unwrap(), KeyUpdate::Conflict);
+    let keys = store.keys().await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        ["theirs"]
+    );
+    assert_eq!(keys[0].material, [0x00, 0xff]);
 }
 
 #[tokio::test]
@@ -312,6 +370,20 @@ async fn read_only_file() {
         store.flush_expired(i64::MAX).await.map(drop),
     );
     assert_read_only("migrate", store.migrate().await);
+    assert_read_only(
+        "update_keys",
+        store
+            .update_keys(
+                None,
+                vec![KeyChange::Insert(stored_key(
+                    "k1",
+                    StoredKeyState::Active,
+                    T0,
+                ))],
+            )
+            .await
+            .map(drop),
+    );
 
     // Reads work, and nothing was half-written.
     let alice = store.user_by_username("alice").await.unwrap().unwrap();
@@ -319,6 +391,7 @@ async fn read_only_file() {
     assert_eq!(alice.password_hash, new_user("alice", T0).password_hash);
     assert_eq!(store.list_users().await.unwrap().len(), 1);
     assert!(!store.is_blacklisted("issued").await.unwrap());
+    assert_eq!(store.keys().await.unwrap(), Vec::new());
     store.ping().await.expect("ping reads");
 }
 
@@ -440,6 +513,20 @@ async fn full_disk() {
                 .await
                 .map(drop),
         ),
+        (
+            "update_keys",
+            store
+                .update_keys(
+                    None,
+                    vec![KeyChange::Insert(stored_key(
+                        "k1",
+                        StoredKeyState::Active,
+                        T0,
+                    ))],
+                )
+                .await
+                .map(drop),
+        ),
     ] {
         assert!(
             matches!(&result, Err(StoreError::Unavailable(m)) if m.contains("disk is full")),
@@ -454,6 +541,7 @@ async fn full_disk() {
     assert!(!store.is_blacklisted(&refused.jti).await.unwrap());
     assert_eq!(store.user_by_username("bob").await.unwrap(), None);
     assert_eq!(store.list_users().await.unwrap(), vec![alice.clone()]);
+    assert_eq!(store.keys().await.unwrap(), Vec::new());
 
     // Space comes back: the same store writes again.
     std::fs::remove_file(&filler).unwrap();
@@ -556,4 +644,6 @@ async fn a_version_1_database_gains_emails_and_keeps_its_users() {
         store.user_by_email("bob@example.com").await.unwrap(),
         Some(bob)
     );
+    // And the later migrations too: the key table is there, empty.
+    assert_eq!(store.keys().await.unwrap(), Vec::new());
 }
