@@ -111,13 +111,55 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify jwtd's tokens (RFC 7517), for
-/// resource servers that verify tokens themselves. Empty for HMAC: a secret is never published.
+/// resource servers that verify tokens themselves: the active key, `next` keys published ahead
+/// and retired keys still inside their window. HMAC secrets are never published.
+///
+/// `max-age` is `jwks_max_age`: a `next` key published at least that long before it signs is in
+/// every cache before the first token it signs (README, "Keys and rotation").
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.engine().jwks(crate::state::now())).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    let max_age = state.config().keys.jwks_max_age;
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+/// `GET /.well-known/openid-configuration`: the discovery document API gateways and
+/// Kubernetes-style verifiers read (OpenID Connect Discovery 1.0), when `issuer` is set. Every
+/// URL is built from `public_url`, never from the request's `Host` header, which a client
+/// chooses. 404 without an issuer or a public URL.
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    let config = state.config();
+    let (Some(issuer), Some(base)) = (
+        config.tokens.policy.issuer.as_deref(),
+        config.keys.public_url.as_deref(),
+    ) else {
+        return crate::error::ApiError::NotFound.into_response();
+    };
+    let engine = state.engine();
+    let mut algorithms: Vec<&str> = Vec::new();
+    for entry in engine.keys().entries() {
+        let alg = entry.keys().algorithm().as_str();
+        if entry.keys().public_jwk().is_some() && !algorithms.contains(&alg) {
+            algorithms.push(alg);
+        }
+    }
+    let mut response = Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "token_endpoint": format!("{base}/api/token/"),
+        "id_token_signing_alg_values_supported": algorithms,
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "grant_types_supported": ["password", "refresh_token"],
+        "claims_supported": [config.tokens.policy.claims.user_id, "exp", "iat", "jti"],
+    }))
+    .into_response();
+    let max_age = config.keys.jwks_max_age;
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
     response
 }
 

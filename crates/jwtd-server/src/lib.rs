@@ -42,7 +42,7 @@ pub enum StateError {
 pub fn app_state(
     config: &Config,
     store: Arc<dyn Store>,
-    keys: jwtd_token::Keys,
+    keys: impl Into<jwtd_token::KeySet>,
 ) -> Result<AppState, StateError> {
     check_token_claims(config, store.as_ref())?;
     let engine = TokenEngine::new(keys, config.tokens.policy.clone());

@@ -214,7 +214,11 @@ pub fn router(state: AppState) -> Router {
     let mut router = api
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
-        .route("/.well-known/jwks.json", get(handlers::jwks));
+        .route("/.well-known/jwks.json", get(handlers::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(handlers::openid_configuration),
+        );
     if server.metrics_on_main_listener() {
         router = router.route("/metrics", get(handlers::metrics));
     }

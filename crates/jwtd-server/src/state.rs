@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use jwtd_store::Store;
-use jwtd_token::TokenEngine;
+use jwtd_token::{KeySet, TokenEngine};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -17,7 +18,8 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Arc<dyn Store>,
-    engine: TokenEngine,
+    /// Swapped whole when the key set is reloaded; a request keeps the engine it started with.
+    engine: ArcSwap<TokenEngine>,
     passwords: Passwords,
     config: Config,
     throttle: LoginThrottle,
@@ -36,7 +38,7 @@ impl AppState {
         let metrics = Metrics::new(passwords.queue_gauge(), passwords.wait_histogram());
         AppState(Arc::new(Inner {
             store,
-            engine,
+            engine: ArcSwap::from_pointee(engine),
             passwords,
             config,
             throttle,
@@ -49,9 +51,17 @@ impl AppState {
         self.0.store.as_ref()
     }
 
-    /// The token engine.
-    pub fn engine(&self) -> &TokenEngine {
-        &self.0.engine
+    /// The token engine in force (an `Arc`, so it may be held across awaits while a reload
+    /// swaps in another).
+    pub fn engine(&self) -> Arc<TokenEngine> {
+        self.0.engine.load_full()
+    }
+
+    /// Puts `keys` in force for new requests, under the running policy. Requests in flight
+    /// finish with the engine they hold.
+    pub fn replace_keys(&self, keys: KeySet) {
+        let policy = self.0.engine.load().policy().clone();
+        self.0.engine.store(Arc::new(TokenEngine::new(keys, policy)));
     }
 
     /// The password pool.

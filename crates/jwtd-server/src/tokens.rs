@@ -387,7 +387,7 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
 
 /// `POST /api/token/verify/`.
 pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
-    check_token(state.engine(), state.store(), token, now).await?;
+    check_token(&state.engine(), state.store(), token, now).await?;
     state.metrics().verified();
     Ok(())
 }

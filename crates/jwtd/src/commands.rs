@@ -31,7 +31,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     match cli.command {
-        Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve => serve(config, cli.config.clone())
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
             open_store(&config).await?;
             if config.users.is_django() {
@@ -251,7 +253,7 @@ async fn copy_store(config: &Config, target_url: &DatabaseUrl) -> Result<()> {
     Ok(())
 }
 
-fn load_keys(config: &Config) -> Result<jwtd_token::Keys> {
+fn load_keys(config: &Config) -> Result<jwtd_token::KeySet> {
     Ok(config.load_keys(|path| {
         tracing::warn!(
             path = %path.display(),
@@ -268,7 +270,7 @@ fn token_engine(config: &Config) -> Result<TokenEngine> {
     ))
 }
 
-async fn serve(config: Config) -> Result<()> {
+async fn serve(config: Config, config_file: Option<std::path::PathBuf>) -> Result<()> {
     let store = open_store(&config).await?;
     let keys = load_keys(&config)?;
     let server = &config.server;
@@ -300,7 +302,7 @@ async fn serve(config: Config) -> Result<()> {
              tls_key_file to serve HTTPS)"
         );
     }
-    tokio::spawn(reload_on_hangup(tls.clone()));
+    tokio::spawn(reload_on_hangup(tls.clone(), state.clone(), config_file));
     jwtd_server::serve(
         Listeners { api, metrics },
         state,
@@ -313,19 +315,24 @@ async fn serve(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// `SIGHUP` reloads the certificate and key; a bad file keeps the old ones. Without TLS it is
-/// acknowledged and ignored (its default action would end the process).
-async fn reload_on_hangup(tls: Option<Tls>) {
+/// `SIGHUP` reloads the TLS certificate and key, and the key set from the configuration file
+/// and environment (`signing_key*`, `algorithm`, `[[keys]]`; other settings need a restart).
+/// Whatever fails to load is refused with one log line and the old one stays in force.
+async fn reload_on_hangup(
+    tls: Option<Tls>,
+    state: jwtd_server::AppState,
+    config_file: Option<std::path::PathBuf>,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: certificate reload is off");
+            tracing::warn!("cannot listen for SIGHUP: certificate and key reload is off");
             return;
         };
         while hangups.recv().await.is_some() {
+            reload_keys(&state, config_file.as_deref());
             let Some(tls) = &tls else {
-                tracing::info!("SIGHUP: no TLS certificate to reload");
                 continue;
             };
             match tls.reload() {
@@ -338,7 +345,34 @@ async fn reload_on_hangup(tls: Option<Tls>) {
         }
     }
     #[cfg(not(unix))]
-    drop(tls);
+    drop((tls, state, config_file));
+}
+
+/// Reads the key settings again and puts the new key set in force, or keeps the old one.
+fn reload_keys(state: &jwtd_server::AppState, config_file: Option<&std::path::Path>) {
+    let loaded = config::load(config_file, &config::process_env())
+        .map_err(anyhow::Error::from)
+        .and_then(|(config, _)| load_keys(&config).map(|keys| (config, keys)));
+    match loaded {
+        Ok((config, keys)) => {
+            let kids: Vec<String> = keys
+                .entries()
+                .iter()
+                .map(|e| format!("{}:{}", e.state(), e.kid()))
+                .collect();
+            if config.keys.algorithm != state.config().keys.algorithm
+                || config.keys.jwks_max_age != state.config().keys.jwks_max_age
+            {
+                tracing::info!("SIGHUP: jwks_max_age and the reported algorithm change at restart");
+            }
+            state.replace_keys(keys);
+            tracing::info!(keys = %kids.join(" "), "SIGHUP: reloaded the key set");
+        }
+        Err(e) => tracing::error!(
+            error = %format!("{e:#}"),
+            "SIGHUP: the new key set is refused; still signing and verifying with the previous one"
+        ),
+    }
 }
 
 async fn shutdown_signal() {

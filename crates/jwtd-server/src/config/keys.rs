@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use jwtd_token::Algorithm;
+use jwtd_token::{Algorithm, KeyEntry, KeySet, KeyState};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::ConfigError;
-use super::sources::RawConfig;
+use super::sources::{RawConfig, RawKey};
 use super::values::invalid;
 
 /// The algorithm and the keys' sources.
@@ -15,10 +15,50 @@ use super::values::invalid;
 pub struct KeyConfig {
     /// `algorithm`.
     pub algorithm: Algorithm,
-    /// `signing_key` or `signing_key_file`, or a generated secret.
+    /// `signing_key` or `signing_key_file`, or a generated secret: the active key.
     pub signing_key: KeySource,
     /// `verifying_key` or `verifying_key_file` (PEM public key), if any.
     pub verifying_key: Option<KeySource>,
+    /// `[[keys]]`: the other keys of the set, each `next` or `retired`.
+    pub extra: Vec<ExtraKey>,
+    /// `jwks_max_age`, in seconds.
+    pub jwks_max_age: u64,
+    /// `public_url` (or `issuer`, when it is an http(s) URL), without a trailing `/`.
+    pub public_url: Option<String>,
+}
+
+/// One `[[keys]]` entry, checked.
+#[derive(Clone, Debug)]
+pub struct ExtraKey {
+    /// Where its material is.
+    pub source: ExtraSource,
+    /// A configured `kid`.
+    pub kid: Option<String>,
+    /// Its algorithm, when given (a JWK may carry its own).
+    pub algorithm: Option<Algorithm>,
+    /// `next` or `retired`.
+    pub state: KeyState,
+}
+
+/// Where a `[[keys]]` entry's material is.
+#[derive(Clone)]
+pub enum ExtraSource {
+    /// A PEM file, private or public.
+    File(PathBuf),
+    /// An HMAC secret.
+    Secret(SecretString),
+    /// A JWK file.
+    Jwk(PathBuf),
+}
+
+impl std::fmt::Debug for ExtraSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExtraSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            ExtraSource::Secret(_) => f.write_str("Secret([redacted])"),
+            ExtraSource::Jwk(path) => f.debug_tuple("Jwk").field(path).finish(),
+        }
+    }
 }
 
 /// Where a key comes from.
@@ -81,11 +121,53 @@ impl KeyConfig {
             (None, Some(path)) => Some(KeySource::File(path)),
             (None, None) => None,
         };
+        let extra = raw
+            .keys
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, key)| ExtraKey::from_raw(i, key))
+            .collect::<Result<Vec<_>, _>>()?;
+        let jwks_max_age = raw.jwks_max_age.take().map_or(300, |s| s.0.max(0) as u64);
+        let public_url = match raw.public_url.take().filter(|u| !u.is_empty()) {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+            Some(url) => {
+                return Err(invalid(
+                    "public_url",
+                    format!("{url:?} is not an http(s) URL"),
+                ));
+            }
+            None => raw
+                .issuer
+                .as_ref()
+                .filter(|i| i.starts_with("https://") || i.starts_with("http://"))
+                .cloned(),
+        }
+        .map(|url| url.trim_end_matches('/').to_owned());
         Ok(KeyConfig {
             algorithm,
             signing_key,
             verifying_key,
+            extra,
+            jwks_max_age,
+            public_url,
         })
+    }
+
+    /// Loads the whole key set: the signing key, active, and the `[[keys]]` entries in their
+    /// states. Static retired keys verify until they are taken out of the file (there is no
+    /// retirement time to count a window from).
+    pub fn load_set(&self, on_generate: impl FnOnce(&Path)) -> Result<KeySet, ConfigError> {
+        let active = self.load(on_generate)?;
+        if self.extra.is_empty() {
+            return Ok(KeySet::from(active));
+        }
+        let mut entries = vec![KeyEntry::new(active, KeyState::Active)];
+        for (i, extra) in self.extra.iter().enumerate() {
+            entries.push(extra.load(i, self.algorithm)?);
+        }
+        KeySet::new(entries).map_err(|e| invalid("keys", e.to_string()))
     }
 
     /// Loads the keys. With no key configured, an HMAC secret is generated in the data directory
@@ -120,6 +202,84 @@ impl KeyConfig {
                 invalid(verifying_setting, e.to_string())
             }
             e => invalid(signing_setting, e.to_string()),
+        })
+    }
+}
+
+impl ExtraKey {
+    fn from_raw(index: usize, raw: RawKey) -> Result<ExtraKey, ConfigError> {
+        let bad = |reason: String| invalid("keys", format!("[[keys]] entry {}: {reason}", index + 1));
+        let source = match (raw.file, raw.secret, raw.jwk) {
+            (Some(path), None, None) => ExtraSource::File(path),
+            (None, Some(secret), None) => ExtraSource::Secret(secret),
+            (None, None, Some(path)) => ExtraSource::Jwk(path),
+            _ => return Err(bad("set exactly one of file, secret or jwk".to_owned())),
+        };
+        let algorithm = raw
+            .algorithm
+            .map(|a| a.parse::<Algorithm>().map_err(|e| bad(e.to_string())))
+            .transpose()?;
+        let state = match raw.state.as_deref().unwrap_or("retired") {
+            "next" => KeyState::Next,
+            "retired" => KeyState::Retired,
+            "active" => {
+                return Err(bad(
+                    "the active key is signing_key / signing_key_file; a [[keys]] entry is \
+                     next or retired"
+                        .to_owned(),
+                ));
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown state {other:?} (next or retired)"
+                )));
+            }
+        };
+        if raw.kid.as_deref() == Some("") {
+            return Err(bad("kid is empty".to_owned()));
+        }
+        Ok(ExtraKey {
+            source,
+            kid: raw.kid,
+            algorithm,
+            state,
+        })
+    }
+
+    /// The entry's keys: a private PEM or a secret signs and verifies (it may be activated
+    /// later), a public PEM or JWK verifies only.
+    fn load(&self, index: usize, default: Algorithm) -> Result<KeyEntry, ConfigError> {
+        let bad = |reason: String| invalid("keys", format!("[[keys]] entry {}: {reason}", index + 1));
+        let algorithm = self.algorithm.unwrap_or(default);
+        let keys = match &self.source {
+            ExtraSource::Secret(secret) => {
+                jwtd_token::Keys::new(algorithm, secret.expose_secret().as_bytes(), None)
+            }
+            ExtraSource::File(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                let public = pem::parse(&pem).is_ok_and(|block| {
+                    matches!(block.tag(), "PUBLIC KEY" | "RSA PUBLIC KEY")
+                });
+                if public {
+                    jwtd_token::Keys::from_public_pem(algorithm, &pem)
+                } else {
+                    jwtd_token::Keys::new(algorithm, &pem, None)
+                }
+            }
+            ExtraSource::Jwk(path) => {
+                let text = std::fs::read(path)
+                    .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                let jwk: serde_json::Value = serde_json::from_slice(&text)
+                    .map_err(|e| bad(format!("{}: not JSON ({e})", path.display())))?;
+                jwtd_token::Keys::from_jwk(&jwk, self.algorithm)
+            }
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        let entry = KeyEntry::new(keys, self.state);
+        Ok(match &self.kid {
+            Some(kid) => entry.with_kid(kid.clone()),
+            None => entry,
         })
     }
 }

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use auth::AuthConfig;
-pub use keys::{KeyConfig, KeySource, write_new_private_file};
+pub use keys::{ExtraKey, ExtraSource, KeyConfig, KeySource, write_new_private_file};
 pub use logging::{LogConfig, LogFormat};
 pub use server::{CorsOptions, Limits, ServerConfig, TlsFiles};
 pub use sources::{RawConfig, env_name, process_env};
@@ -121,12 +121,12 @@ impl Config {
         Ok(config)
     }
 
-    /// Loads the keys (see [`KeyConfig::load`]).
+    /// Loads the key set (see [`KeyConfig::load_set`]).
     pub fn load_keys(
         &self,
         on_generate: impl FnOnce(&Path),
-    ) -> Result<jwtd_token::Keys, ConfigError> {
-        self.keys.load(on_generate)
+    ) -> Result<jwtd_token::KeySet, ConfigError> {
+        self.keys.load_set(on_generate)
     }
 
     /// Private key files that every user of the machine can read, as warnings to log.

@@ -102,6 +102,15 @@ settings! {
     verifying_key: String,
     /// A file holding `verifying_key`.
     verifying_key_file: PathBuf,
+    /// More keys beside the signing key, each `next` or `retired` (`[[keys]]` tables; in the
+    /// environment a JSON array of the same objects).
+    keys: Vec<RawKey>,
+    /// `Cache-Control: max-age` of `/.well-known/jwks.json` (default 300 s). A `next` key must
+    /// be published this long before it signs.
+    jwks_max_age: Seconds,
+    /// The URL clients reach jwtd at (`https://auth.example.com`): the base of the OpenID
+    /// discovery document's URLs (default: `issuer`, when it is an http(s) URL).
+    public_url: String,
     /// simplejwt `ACCESS_TOKEN_LIFETIME`.
     access_token_lifetime: Seconds,
     /// simplejwt `REFRESH_TOKEN_LIFETIME`.
@@ -172,6 +181,24 @@ settings! {
     cors_allowed_origins: Vec<String>,
     /// Send `Access-Control-Allow-Credentials: true` (default false).
     cors_allow_credentials: bool,
+}
+
+/// One `[[keys]]` table as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    /// A PEM key file: a private key, or a public key (verifies only).
+    pub file: Option<PathBuf>,
+    /// An HMAC secret.
+    pub secret: Option<SecretString>,
+    /// A JWK file (private, or public to verify only).
+    pub jwk: Option<PathBuf>,
+    /// The key id (default: the RFC 7638 thumbprint, or a keyed digest of a secret).
+    pub kid: Option<String>,
+    /// The key's algorithm (default: `algorithm`, or the JWK's `alg`).
+    pub algorithm: Option<String>,
+    /// `next` or `retired` (default `retired`).
+    pub state: Option<String>,
 }
 
 /// `JWTD_` + the upper-case key.

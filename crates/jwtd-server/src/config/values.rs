@@ -133,6 +133,13 @@ impl FromEnv for Seconds {
     }
 }
 
+impl FromEnv for Vec<super::sources::RawKey> {
+    /// A JSON array of `[[keys]]` objects.
+    fn from_env(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("expected a JSON array of keys: {e}"))
+    }
+}
+
 impl FromEnv for Vec<String> {
     /// A comma-separated list.
     fn from_env(text: &str) -> Result<Self, String> {

@@ -12,6 +12,7 @@ mod django;
 mod expiry;
 mod hash_upgrade;
 mod helpers;
+mod key_sets;
 mod leeway;
 mod login_by_email;
 mod obtain;
