@@ -99,7 +99,10 @@ pub async fn authenticate_header(
                 validated = Some(decoded);
                 break;
             }
-            Err(e) => failures.push((*token_type, e)),
+            Err(e) => {
+                state.note_token_error(e);
+                failures.push((*token_type, e));
+            }
         }
     }
     let decoded = validated.ok_or(AuthError::InvalidToken(failures))?;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod managed_keys;
 pub mod metrics;
 pub mod password;
 pub mod router;

@@ -20,6 +20,8 @@ struct Inner {
     store: Arc<dyn Store>,
     /// Swapped whole when the key set is reloaded; a request keeps the engine it started with.
     engine: ArcSwap<TokenEngine>,
+    /// Told when a request met a `kid` the set does not hold (managed keys re-read the set).
+    unknown_kid: Arc<tokio::sync::Notify>,
     passwords: Passwords,
     config: Config,
     throttle: LoginThrottle,
@@ -39,6 +41,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             engine: ArcSwap::from_pointee(engine),
+            unknown_kid: Arc::new(tokio::sync::Notify::new()),
             passwords,
             config,
             throttle,
@@ -57,11 +60,31 @@ impl AppState {
         self.0.engine.load_full()
     }
 
+    /// Notified when a token names a `kid` the key set does not hold.
+    pub fn unknown_kid_hint(&self) -> Arc<tokio::sync::Notify> {
+        self.0.unknown_kid.clone()
+    }
+
+    /// Says a token named an unknown `kid`, when `error` is that: another instance may have
+    /// rotated (managed keys re-read the set, rate limited).
+    pub fn note_token_error(&self, error: jwtd_token::TokenError) {
+        if error == jwtd_token::TokenError::UnknownKey {
+            self.0.unknown_kid.notify_one();
+        }
+    }
+
+    /// Whether this is the last handle on the state (the server has stopped).
+    pub fn is_last_reference(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
+
     /// Puts `keys` in force for new requests, under the running policy. Requests in flight
     /// finish with the engine they hold.
     pub fn replace_keys(&self, keys: KeySet) {
         let policy = self.0.engine.load().policy().clone();
-        self.0.engine.store(Arc::new(TokenEngine::new(keys, policy)));
+        self.0
+            .engine
+            .store(Arc::new(TokenEngine::new(keys, policy)));
     }
 
     /// The password pool.

@@ -258,7 +258,10 @@ async fn decode_revocable(
     expected: TokenType,
     now: i64,
 ) -> Result<Decoded, RefreshError> {
-    let decoded = state.engine().decode(token, now)?;
+    let decoded = state
+        .engine()
+        .decode(token, now)
+        .inspect_err(|e| state.note_token_error(*e))?;
     refuse_blacklisted(state.store(), &decoded).await?;
     decoded.check(Some(expected))?;
     Ok(decoded)
@@ -387,7 +390,13 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
 
 /// `POST /api/token/verify/`.
 pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
-    check_token(&state.engine(), state.store(), token, now).await?;
+    check_token(&state.engine(), state.store(), token, now)
+        .await
+        .inspect_err(|e| {
+            if let RefreshError::Token(e) = e {
+                state.note_token_error(*e);
+            }
+        })?;
     state.metrics().verified();
     Ok(())
 }

@@ -324,8 +324,16 @@ fn key_sets(c: &mut Criterion) {
             let keys = Keys::new(other, last_material.as_bytes(), None).unwrap();
             entries.push(KeyEntry::new(keys, KeyState::Retired));
         }
-        // The last retired key, signing elsewhere under the kid the set knows it by.
-        let last_engine = TokenEngine::new(load(&last_material), Policy::default());
+        // The last retired key, signing elsewhere under the kid the set knows it by (in a set
+        // of two, so that an HMAC key puts its kid in the header too).
+        let last_engine = TokenEngine::new(
+            KeySet::new(vec![
+                KeyEntry::new(load(&last_material), KeyState::Active),
+                KeyEntry::new(load(&material), KeyState::Retired),
+            ])
+            .unwrap(),
+            Policy::default(),
+        );
         let five = TokenEngine::new(KeySet::new(entries).unwrap(), Policy::default());
         let token_one = one.issue_pair(42, now).unwrap().access.token;
         let token_five = five.issue_pair(42, now).unwrap().access.token;

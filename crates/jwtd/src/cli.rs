@@ -123,12 +123,54 @@ pub enum UserCommand {
 pub enum KeysCommand {
     /// Generate an HMAC secret or a PEM private key.
     Generate {
-        /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA.
+        /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512,
+        /// ES256K or EdDSA.
         #[arg(long)]
         algorithm: String,
         /// Write to this file (mode 0600, never overwritten) instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// List the key set: kid, algorithm, state, created, activated, retired, expires.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Managed keys: the next key becomes active (or a new active key of ALGORITHM), the active
+    /// key is retired, a new next key is made, expired keys are removed.
+    Rotate {
+        /// Activate a key of this algorithm (an HS256 -> ES256 move, say).
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
+    /// Managed keys: add an existing private key (PEM file or private JWK) as next or retired.
+    Add {
+        /// A PEM private key or HMAC secret file.
+        #[arg(long, value_name = "FILE", conflicts_with = "jwk")]
+        file: Option<PathBuf>,
+        /// A private JWK file.
+        #[arg(long, value_name = "FILE")]
+        jwk: Option<PathBuf>,
+        /// The key's algorithm (default: `algorithm`, or the JWK's `alg`).
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// `next` or `retired`.
+        #[arg(long, default_value = "next")]
+        state: String,
+    },
+    /// Managed keys: retire a next key (it stops being a candidate; it still verifies).
+    Retire {
+        /// The key id.
+        kid: String,
+    },
+    /// Managed keys: remove a key; refused while it still verifies tokens it signed.
+    Remove {
+        /// The key id.
+        kid: String,
+        /// Remove it even inside its window: its tokens are refused from now on.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::User(command) => user(&config, command).await.map(|()| ExitCode::SUCCESS),
         Command::Token(command) => token(&config, command).await,
-        Command::Keys(_) => unreachable!("handled above"),
+        Command::Keys(command) => keys(&config, command).await.map(|()| ExitCode::SUCCESS),
         Command::FlushExpired => {
             let store = open_store(&config).await?;
             let flushed = store.flush_expired(jwtd_server::state::now()).await?;
@@ -272,7 +272,14 @@ fn token_engine(config: &Config) -> Result<TokenEngine> {
 
 async fn serve(config: Config, config_file: Option<std::path::PathBuf>) -> Result<()> {
     let store = open_store(&config).await?;
-    let keys = load_keys(&config)?;
+    let managed = managed_keys(&config, &store)?;
+    let keys = match &managed {
+        Some(managed) => managed
+            .load(jwtd_server::state::now())
+            .await
+            .context("key_management = \"managed\": cannot load the key set")?,
+        None => load_keys(&config)?,
+    };
     let server = &config.server;
     let tls = server.tls.as_ref().map(Tls::load).transpose()?;
     let state = app_state(&config, store, keys)?;
@@ -302,7 +309,30 @@ async fn serve(config: Config, config_file: Option<std::path::PathBuf>) -> Resul
              tls_key_file to serve HTTPS)"
         );
     }
-    tokio::spawn(reload_on_hangup(tls.clone(), state.clone(), config_file));
+    match (managed, &config.keys.managed) {
+        (Some(managed), Some(settings)) => {
+            if settings.encryption_key.is_none() {
+                tracing::warn!(
+                    "key_management = \"managed\" without key_encryption_key: private keys are \
+                     stored in the database in clear; set key_encryption_key (32 bytes or more)"
+                );
+            }
+            let refresh = std::time::Duration::from_secs(settings.refresh_interval as u64);
+            tokio::spawn(jwtd_server::managed_keys::keep_fresh(
+                state.clone(),
+                Arc::new(managed),
+                refresh,
+            ));
+            tokio::spawn(reload_on_hangup(tls.clone(), None, config_file));
+        }
+        _ => {
+            tokio::spawn(reload_on_hangup(
+                tls.clone(),
+                Some(state.clone()),
+                config_file,
+            ));
+        }
+    }
     jwtd_server::serve(
         Listeners { api, metrics },
         state,
@@ -320,7 +350,7 @@ async fn serve(config: Config, config_file: Option<std::path::PathBuf>) -> Resul
 /// Whatever fails to load is refused with one log line and the old one stays in force.
 async fn reload_on_hangup(
     tls: Option<Tls>,
-    state: jwtd_server::AppState,
+    state: Option<jwtd_server::AppState>,
     config_file: Option<std::path::PathBuf>,
 ) {
     #[cfg(unix)]
@@ -331,7 +361,10 @@ async fn reload_on_hangup(
             return;
         };
         while hangups.recv().await.is_some() {
-            reload_keys(&state, config_file.as_deref());
+            // Managed keys are re-read from the database, not from the file.
+            if let Some(state) = &state {
+                reload_keys(state, config_file.as_deref());
+            }
             let Some(tls) = &tls else {
                 continue;
             };
@@ -577,6 +610,154 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// The managed key set of `config`'s store, when `key_management = "managed"`.
+fn managed_keys(
+    config: &Config,
+    store: &Arc<dyn jwtd_store::Store>,
+) -> Result<Option<jwtd_server::managed_keys::ManagedKeys>> {
+    let Some(settings) = &config.keys.managed else {
+        return Ok(None);
+    };
+    if config.users.is_django() {
+        bail!(
+            "key_management = \"managed\" keeps keys in jwtd's own tables; with \
+             database_schema = \"django\" use static keys"
+        );
+    }
+    let policy = &config.tokens.policy;
+    let window = policy.refresh_lifetime.max(policy.sliding_refresh_lifetime);
+    Ok(Some(jwtd_server::managed_keys::ManagedKeys::new(
+        store.clone(),
+        config.keys.algorithm,
+        settings.encryption_key()?.as_ref(),
+        window,
+        settings.rotation_interval,
+    )))
+}
+
+/// `jwtd keys list|rotate|add|retire|remove`.
+async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
+    let now = jwtd_server::state::now();
+    if config.keys.managed.is_none() {
+        if let KeysCommand::List { json } = command {
+            let set = load_keys(config)?;
+            let rows: Vec<Value> = set
+                .entries()
+                .iter()
+                .map(|e| {
+                    json!({
+                        "kid": e.kid(),
+                        "algorithm": e.keys().algorithm().as_str(),
+                        "state": e.state().as_str(),
+                    })
+                })
+                .collect();
+            return print_keys(&rows, json);
+        }
+        bail!(
+            "key_management is \"static\": the keys are the configuration's (signing_key_file \
+             and [[keys]]); edit it and send SIGHUP to the server"
+        );
+    }
+    let store = open_store(config).await?;
+    let managed = managed_keys(config, &store)?.expect("managed");
+    match command {
+        KeysCommand::List { json } => {
+            managed.load(now).await?;
+            let rows: Vec<Value> = managed
+                .list()
+                .await?
+                .into_iter()
+                .map(|k| serde_json::to_value(k).unwrap_or_default())
+                .collect();
+            print_keys(&rows, json)
+        }
+        KeysCommand::Rotate { algorithm } => {
+            let algorithm = algorithm.map(|a| a.parse::<Algorithm>()).transpose()?;
+            managed.load(now).await?;
+            match managed.rotate(now, algorithm).await? {
+                Some(kid) => {
+                    println!("rotated: {kid} is the active key");
+                    Ok(())
+                }
+                None => bail!("the key set changed meanwhile (another rotation?); nothing done"),
+            }
+        }
+        KeysCommand::Add {
+            file,
+            jwk,
+            algorithm,
+            state,
+        } => {
+            let state: jwtd_store::StoredKeyState = state.parse()?;
+            let algorithm = algorithm.map(|a| a.parse::<Algorithm>()).transpose()?;
+            let (keys, material) = match (file, jwk) {
+                (Some(path), None) => {
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let alg = algorithm.unwrap_or(config.keys.algorithm);
+                    (jwtd_token::Keys::new(alg, &bytes, None)?, bytes)
+                }
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let value: Value = serde_json::from_slice(&bytes)
+                        .with_context(|| format!("{} is not JSON", path.display()))?;
+                    let keys = jwtd_token::Keys::from_jwk(&value, algorithm)?;
+                    if !keys.can_sign() {
+                        bail!(
+                            "{} is a public JWK: a managed key must be able to sign",
+                            path.display()
+                        );
+                    }
+                    (keys, bytes)
+                }
+                _ => bail!("give --file or --jwk"),
+            };
+            managed.load(now).await?;
+            let kid = managed.add(keys, material, state, now).await?;
+            println!("added {kid} as {state}");
+            Ok(())
+        }
+        KeysCommand::Retire { kid } => {
+            managed.retire_or_remove(&kid, false, false, now).await?;
+            println!("retired {kid}");
+            Ok(())
+        }
+        KeysCommand::Remove { kid, force } => {
+            managed.retire_or_remove(&kid, true, force, now).await?;
+            println!("removed {kid}");
+            Ok(())
+        }
+        KeysCommand::Generate { .. } => unreachable!("handled before the configuration"),
+    }
+}
+
+fn print_keys(rows: &[Value], json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<44} {:<7} {:<8} {:<20} {:<20} {:<20} {:<20}",
+        "KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED", "EXPIRES"
+    );
+    let time = |v: &Value| v.as_i64().map_or_else(|| "-".to_owned(), readable_time);
+    for row in rows {
+        println!(
+            "{:<44} {:<7} {:<8} {:<20} {:<20} {:<20} {:<20}",
+            row["kid"].as_str().unwrap_or("-"),
+            row["algorithm"].as_str().unwrap_or("-"),
+            row["state"].as_str().unwrap_or("-"),
+            time(&row["created"]),
+            time(&row["activated"]),
+            time(&row["retired"]),
+            time(&row["expires"]),
+        );
     }
     Ok(())
 }

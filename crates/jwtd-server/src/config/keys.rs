@@ -25,6 +25,41 @@ pub struct KeyConfig {
     pub jwks_max_age: u64,
     /// `public_url` (or `issuer`, when it is an http(s) URL), without a trailing `/`.
     pub public_url: Option<String>,
+    /// `key_management = "managed"`: the key set lives in the database.
+    pub managed: Option<ManagedKeyConfig>,
+}
+
+/// The settings of `key_management = "managed"`.
+#[derive(Clone, Debug)]
+pub struct ManagedKeyConfig {
+    /// `key_encryption_key` or `key_encryption_key_file`, if set.
+    pub encryption_key: Option<KeySource>,
+    /// `key_rotation_interval`, in seconds.
+    pub rotation_interval: Option<i64>,
+    /// `key_refresh_interval`, in seconds.
+    pub refresh_interval: i64,
+}
+
+impl ManagedKeyConfig {
+    /// The key encryption key's bytes, if one is configured.
+    pub fn encryption_key(&self) -> Result<Option<SecretString>, ConfigError> {
+        match &self.encryption_key {
+            None => Ok(None),
+            Some(KeySource::Inline(text)) => Ok(Some(text.clone())),
+            Some(KeySource::File(path) | KeySource::Generated(path)) => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    invalid(
+                        "key_encryption_key_file",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+                let text = String::from_utf8(trim_newline(bytes)).map_err(|_| {
+                    invalid("key_encryption_key_file", "is not UTF-8 text".to_owned())
+                })?;
+                Ok(Some(SecretString::from(text)))
+            }
+        }
+    }
 }
 
 /// One `[[keys]]` entry, checked.
@@ -89,6 +124,77 @@ impl KeyConfig {
         let algorithm: Algorithm = algorithm_text
             .parse()
             .map_err(|e: jwtd_token::UnknownAlgorithm| invalid("algorithm", e.to_string()))?;
+        let managed = match raw.key_management.take().as_deref() {
+            None | Some("static") => None,
+            Some("managed") => {
+                let encryption_key = match (
+                    raw.key_encryption_key.take(),
+                    raw.key_encryption_key_file.take(),
+                ) {
+                    (Some(_), Some(_)) => {
+                        return Err(invalid(
+                            "key_encryption_key",
+                            "set key_encryption_key or key_encryption_key_file, not both",
+                        ));
+                    }
+                    (Some(key), None) => Some(KeySource::Inline(key)),
+                    (None, Some(path)) => Some(KeySource::File(path)),
+                    (None, None) => None,
+                };
+                if let Some(KeySource::Inline(key)) = &encryption_key
+                    && key.expose_secret().len() < 32
+                {
+                    return Err(invalid(
+                        "key_encryption_key",
+                        "is shorter than 32 bytes (jwtd keys generate --algorithm HS256 makes one)",
+                    ));
+                }
+                let rotation_interval = raw.key_rotation_interval.take().map(|s| s.0);
+                if rotation_interval.is_some_and(|s| s < 60) {
+                    return Err(invalid("key_rotation_interval", "is under a minute"));
+                }
+                let refresh_interval = raw.key_refresh_interval.take().map_or(60, |s| s.0);
+                if refresh_interval < 1 {
+                    return Err(invalid("key_refresh_interval", "must be at least 1 s"));
+                }
+                if raw.signing_key.is_some() || raw.signing_key_file.is_some() {
+                    return Err(invalid(
+                        "key_management",
+                        "managed keys are generated and kept in the database: remove \
+                         signing_key / signing_key_file (add an existing key with jwtd keys add)",
+                    ));
+                }
+                Some(ManagedKeyConfig {
+                    encryption_key,
+                    rotation_interval,
+                    refresh_interval,
+                })
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "key_management",
+                    format!("unknown value {other:?} (static or managed)"),
+                ));
+            }
+        };
+        if managed.is_none() {
+            for (set, name) in [
+                (raw.key_encryption_key.is_some(), "key_encryption_key"),
+                (
+                    raw.key_encryption_key_file.is_some(),
+                    "key_encryption_key_file",
+                ),
+                (raw.key_rotation_interval.is_some(), "key_rotation_interval"),
+                (raw.key_refresh_interval.is_some(), "key_refresh_interval"),
+            ] {
+                if set {
+                    return Err(invalid(
+                        name,
+                        "applies to key_management = \"managed\" only",
+                    ));
+                }
+            }
+        }
         let signing_key = match (raw.signing_key.take(), raw.signing_key_file.take()) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -98,7 +204,7 @@ impl KeyConfig {
             }
             (Some(key), None) => KeySource::Inline(key),
             (None, Some(path)) => KeySource::File(path),
-            (None, None) if algorithm.min_hmac_key_len().is_some() => {
+            (None, None) if algorithm.min_hmac_key_len().is_some() || managed.is_some() => {
                 KeySource::Generated(data_dir.join("signing-key"))
             }
             (None, None) => {
@@ -129,6 +235,13 @@ impl KeyConfig {
             .enumerate()
             .map(|(i, key)| ExtraKey::from_raw(i, key))
             .collect::<Result<Vec<_>, _>>()?;
+        if managed.is_some() && !extra.is_empty() {
+            return Err(invalid(
+                "keys",
+                "[[keys]] are for key_management = \"static\"; managed keys are added with \
+                 jwtd keys add",
+            ));
+        }
         let jwks_max_age = raw.jwks_max_age.take().map_or(300, |s| s.0.max(0) as u64);
         let public_url = match raw.public_url.take().filter(|u| !u.is_empty()) {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
@@ -152,6 +265,7 @@ impl KeyConfig {
             extra,
             jwks_max_age,
             public_url,
+            managed,
         })
     }
 
@@ -208,7 +322,8 @@ impl KeyConfig {
 
 impl ExtraKey {
     fn from_raw(index: usize, raw: RawKey) -> Result<ExtraKey, ConfigError> {
-        let bad = |reason: String| invalid("keys", format!("[[keys]] entry {}: {reason}", index + 1));
+        let bad =
+            |reason: String| invalid("keys", format!("[[keys]] entry {}: {reason}", index + 1));
         let source = match (raw.file, raw.secret, raw.jwk) {
             (Some(path), None, None) => ExtraSource::File(path),
             (None, Some(secret), None) => ExtraSource::Secret(secret),
@@ -230,9 +345,7 @@ impl ExtraKey {
                 ));
             }
             other => {
-                return Err(bad(format!(
-                    "unknown state {other:?} (next or retired)"
-                )));
+                return Err(bad(format!("unknown state {other:?} (next or retired)")));
             }
         };
         if raw.kid.as_deref() == Some("") {
@@ -249,18 +362,18 @@ impl ExtraKey {
     /// The entry's keys: a private PEM or a secret signs and verifies (it may be activated
     /// later), a public PEM or JWK verifies only.
     fn load(&self, index: usize, default: Algorithm) -> Result<KeyEntry, ConfigError> {
-        let bad = |reason: String| invalid("keys", format!("[[keys]] entry {}: {reason}", index + 1));
+        let bad =
+            |reason: String| invalid("keys", format!("[[keys]] entry {}: {reason}", index + 1));
         let algorithm = self.algorithm.unwrap_or(default);
         let keys = match &self.source {
             ExtraSource::Secret(secret) => {
                 jwtd_token::Keys::new(algorithm, secret.expose_secret().as_bytes(), None)
             }
             ExtraSource::File(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-                let public = pem::parse(&pem).is_ok_and(|block| {
-                    matches!(block.tag(), "PUBLIC KEY" | "RSA PUBLIC KEY")
-                });
+                let pem =
+                    std::fs::read(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                let public = pem::parse(&pem)
+                    .is_ok_and(|block| matches!(block.tag(), "PUBLIC KEY" | "RSA PUBLIC KEY"));
                 if public {
                     jwtd_token::Keys::from_public_pem(algorithm, &pem)
                 } else {
@@ -268,8 +381,8 @@ impl ExtraKey {
                 }
             }
             ExtraSource::Jwk(path) => {
-                let text = std::fs::read(path)
-                    .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                let text =
+                    std::fs::read(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
                 let jwk: serde_json::Value = serde_json::from_slice(&text)
                     .map_err(|e| bad(format!("{}: not JSON ({e})", path.display())))?;
                 jwtd_token::Keys::from_jwk(&jwk, self.algorithm)

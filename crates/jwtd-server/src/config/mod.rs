@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use auth::AuthConfig;
-pub use keys::{ExtraKey, ExtraSource, KeyConfig, KeySource, write_new_private_file};
+pub use keys::{
+    ExtraKey, ExtraSource, KeyConfig, KeySource, ManagedKeyConfig, write_new_private_file,
+};
 pub use logging::{LogConfig, LogFormat};
 pub use server::{CorsOptions, Limits, ServerConfig, TlsFiles};
 pub use sources::{RawConfig, env_name, process_env};

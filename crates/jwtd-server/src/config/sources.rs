@@ -102,6 +102,18 @@ settings! {
     verifying_key: String,
     /// A file holding `verifying_key`.
     verifying_key_file: PathBuf,
+    /// `static` (the keys of this file) or `managed` (kept in the database, generated and
+    /// rotated by jwtd; jwtd's own schema only).
+    key_management: String,
+    /// Managed keys: the secret their private parts are sealed with (AES-256-GCM), at least 32
+    /// bytes; without it they are stored in clear and jwtd warns.
+    key_encryption_key: SecretString,
+    /// A file holding `key_encryption_key`.
+    key_encryption_key_file: PathBuf,
+    /// Managed keys: rotate this often (`90d`; default: never on its own).
+    key_rotation_interval: Seconds,
+    /// Managed keys: re-read the set this often (default 60 s), and on an unknown `kid`.
+    key_refresh_interval: Seconds,
     /// More keys beside the signing key, each `next` or `retired` (`[[keys]]` tables; in the
     /// environment a JSON array of the same objects).
     keys: Vec<RawKey>,
