@@ -47,6 +47,8 @@ pub struct ManagedKeys {
     /// How long a retired key keeps verifying: the longest refresh lifetime.
     window: i64,
     rotation_interval: Option<i64>,
+    /// `jwts_max_age`: a `next` key younger than this may be missing from verifiers' caches.
+    publish_ahead: i64,
     reloads: AtomicU64,
 }
 
@@ -89,6 +91,7 @@ impl ManagedKeys {
         encryption_key: Option<&SecretString>,
         window: i64,
         rotation_interval: Option<i64>,
+        publish_ahead: i64,
     ) -> ManagedKeys {
         let sealing = encryption_key.map(|secret| sealing_key(secret.expose_secret().as_bytes()));
         ManagedKeys {
@@ -97,6 +100,7 @@ impl ManagedKeys {
             sealing,
             window,
             rotation_interval,
+            publish_ahead,
             reloads: AtomicU64::new(0),
         }
     }
@@ -177,10 +181,15 @@ impl ManagedKeys {
     /// becomes active (a fresh one when there is none), the active key is retired, a fresh `next`
     /// key is made, and retired keys past their window are removed. Answers the new active kid;
     /// `None` when another instance changed the set meanwhile (nothing was written).
+    ///
+    /// A `next` key published less than `jwks_max_age` ago may still be missing from verifiers'
+    /// caches, which would refuse its first tokens: that is refused unless `force`, as is
+    /// activating a key no verifier has seen (no `next` key of `algorithm`).
     pub async fn rotate(
         &self,
         now: i64,
         algorithm: Option<Algorithm>,
+        force: bool,
     ) -> Result<Option<String>, ManagedKeyError> {
         let algorithm = algorithm.unwrap_or(self.algorithm);
         let rows = self.rows().await?;
@@ -190,7 +199,23 @@ impl ManagedKeys {
             .iter()
             .find(|r| r.state == StoredKeyState::Next && r.algorithm == algorithm.as_str())
         {
+            Some(next) if !force && next.created_at + self.publish_ahead > now => {
+                return Err(ManagedKeyError::Refused(format!(
+                    "the next key {:?} was published {} s ago; verifiers may cache the key set \
+                     for jwks_max_age = {} s and not have it yet: wait, or --force",
+                    next.kid,
+                    now - next.created_at,
+                    self.publish_ahead
+                )));
+            }
             Some(next) => next.kid.clone(),
+            None if !force && self.rows_have_active(&rows) => {
+                return Err(ManagedKeyError::Refused(format!(
+                    "no next {algorithm} key is published: a new one would sign before any \
+                     verifier has it; jwtd keys add --state next (or a rotation to the \
+                     configured algorithm) first, wait jwks_max_age, or --force"
+                )));
+            }
             None => {
                 let fresh = self.generate(algorithm, StoredKeyState::Next, now)?;
                 let kid = fresh.kid.clone();
@@ -231,6 +256,10 @@ impl ManagedKeys {
         })
     }
 
+    fn rows_have_active(&self, rows: &[StoredKey]) -> bool {
+        rows.iter().any(|r| r.state == StoredKeyState::Active)
+    }
+
     /// What the background task does at `now`: rotate when `key_rotation_interval` has passed
     /// since the active key was activated. Whether it rotated.
     pub async fn rotate_if_due(&self, now: i64) -> Result<bool, ManagedKeyError> {
@@ -245,7 +274,7 @@ impl ManagedKeys {
         if !due {
             return Ok(false);
         }
-        Ok(self.rotate(now, None).await?.is_some())
+        Ok(self.rotate(now, None, false).await?.is_some())
     }
 
     /// Adds an existing key (a PEM private key or HMAC secret, or a private JWK) as `next` or

@@ -143,6 +143,10 @@ pub enum KeysCommand {
         /// Activate a key of this algorithm (an HS256 -> ES256 move, say).
         #[arg(long)]
         algorithm: Option<String>,
+        /// Activate a key published less than jwks_max_age ago (or none): verifiers that cached
+        /// the key set before it may refuse its first tokens until they refetch.
+        #[arg(long)]
+        force: bool,
     },
     /// Managed keys: add an existing private key (PEM file or private JWK) as next or retired.
     Add {

@@ -636,6 +636,7 @@ fn managed_keys(
         settings.encryption_key()?.as_ref(),
         window,
         settings.rotation_interval,
+        config.keys.jwks_max_age as i64,
     )))
 }
 
@@ -676,10 +677,10 @@ async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
                 .collect();
             print_keys(&rows, json)
         }
-        KeysCommand::Rotate { algorithm } => {
+        KeysCommand::Rotate { algorithm, force } => {
             let algorithm = algorithm.map(|a| a.parse::<Algorithm>()).transpose()?;
             managed.load(now).await?;
-            match managed.rotate(now, algorithm).await? {
+            match managed.rotate(now, algorithm, force).await? {
                 Some(kid) => {
                     println!("rotated: {kid} is the active key");
                     Ok(())

@@ -149,8 +149,19 @@ fn managed_rotation_across_instances(db: &str) {
     assert_eq!(jwks_kids(&b), [first.clone(), published_next.clone()]);
 
     // Rotate twice while both run; A is told (an unknown kid on A as well), B learns on its own.
-    assert!(work.ok(&["keys", "rotate"]).contains(&published_next));
-    work.ok(&["keys", "rotate"]);
+    // The next key was published seconds ago, under jwks_max_age: refused without --force.
+    let early = work.run(&["keys", "rotate"]);
+    assert!(!early.status.success());
+    assert!(
+        support::stderr(&early).contains("jwks_max_age"),
+        "{}",
+        support::stderr(&early)
+    );
+    assert!(
+        work.ok(&["keys", "rotate", "--force"])
+            .contains(&published_next)
+    );
+    work.ok(&["keys", "rotate", "--force"]);
     let third = kid_in_state(&managed_list(&work), "active");
     let (status, _) = a.get_auth("/hello/", &token_first);
     assert_eq!(status, 200, "a retired key verifies");

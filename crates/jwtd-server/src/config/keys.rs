@@ -243,6 +243,16 @@ impl KeyConfig {
             ));
         }
         let jwks_max_age = raw.jwks_max_age.take().map_or(300, |s| s.0.max(0) as u64);
+        // A next key is published at one rotation and activated at the next: caches must
+        // expire in between, or a verifier could meet tokens of a key it has not fetched.
+        if let Some(interval) = managed.as_ref().and_then(|m| m.rotation_interval)
+            && interval <= jwks_max_age as i64
+        {
+            return Err(invalid(
+                "key_rotation_interval",
+                format!("must be longer than jwks_max_age ({jwks_max_age} s)"),
+            ));
+        }
         let public_url = match raw.public_url.take().filter(|u| !u.is_empty()) {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
             Some(url) => {

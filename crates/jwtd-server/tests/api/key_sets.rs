@@ -347,3 +347,61 @@ fn a_bad_key_set_is_refused_with_its_reason() {
         assert!(!error.contains(SECRET), "a secret in an error: {error}");
     }
 }
+
+/// Managed keys: a flood of tokens with random kids gets 401 each and costs one re-read of the
+/// key set per interval, not one per request.
+#[tokio::test]
+async fn a_flood_of_unknown_kids_costs_one_reload_per_interval() {
+    use jwtd_server::managed_keys::{ManagedKeys, keep_fresh};
+    let app = spawn_app(&[]).await;
+    app.create_user("alice", PASSWORD, true).await;
+    let store: std::sync::Arc<dyn jwtd_store::Store> = app.store.clone();
+    let managed = std::sync::Arc::new(ManagedKeys::new(
+        store,
+        Algorithm::ES256,
+        None,
+        86_400,
+        None,
+        300,
+    ));
+    app.state.replace_keys(managed.load(now()).await.unwrap());
+    tokio::spawn(keep_fresh(
+        app.state.clone(),
+        managed.clone(),
+        std::time::Duration::from_secs(3600),
+    ));
+    let (_, access) = app.obtain("alice", PASSWORD).await;
+    app.hello(&access).await.expect(200, &hello_body("alice"));
+    let valid = claims("access", "1").to_string();
+    let stranger = jwtd_token::generate(Algorithm::ES256).unwrap();
+    let flood = || async {
+        for i in 0..200 {
+            let header =
+                json!({"alg": "ES256", "kid": format!("random-{i}-{}", new_jti()), "typ": "JWT"});
+            let token = sign("ES256", stranger.as_bytes(), &header.to_string(), &valid);
+            app.hello(&token)
+                .await
+                .expect(401, &access_error("Token is invalid"));
+        }
+    };
+    let before = managed.reloads();
+    flood().await;
+    // The hint is heard: one re-read, after the rate limit's interval.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while managed.reloads() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload after the flood"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        managed.reloads(),
+        before + 1,
+        "one reload for 200 unknown kids"
+    );
+    // A second flood right after it: nothing more until the interval has passed.
+    flood().await;
+    assert_eq!(managed.reloads(), before + 1);
+    app.hello(&access).await.expect(200, &hello_body("alice"));
+}
