@@ -165,12 +165,14 @@ pub enum KeysCommand {
     },
     /// Managed keys: retire a next key (it stops being a candidate; it still verifies).
     Retire {
-        /// The key id.
+        /// The key id (a thumbprint may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Managed keys: remove a key; refused while it still verifies tokens it signed.
     Remove {
-        /// The key id.
+        /// The key id (a thumbprint may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// Remove it even inside its window: its tokens are refused from now on.
         #[arg(long)]

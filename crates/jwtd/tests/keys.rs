@@ -307,3 +307,20 @@ fn managed_keys_without_an_encryption_key_are_stored_in_clear_with_a_warning() {
         support::stderr(&refused)
     );
 }
+
+/// A thumbprint may start with `-`: the CLI takes it as a kid, not an option.
+#[test]
+fn a_kid_starting_with_a_dash_is_a_kid() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("dash.db").display());
+    let work = Workdir::new()
+        .with("JWTD_DATABASE_URL", &db)
+        .with("JWTD_KEY_MANAGEMENT", "managed");
+    let refused = work.run(&["keys", "remove", "-Zno-such-kid"]);
+    assert!(!refused.status.success());
+    assert!(
+        support::stderr(&refused).contains("no key \"-Zno-such-kid\""),
+        "{}",
+        support::stderr(&refused)
+    );
+}
