@@ -342,6 +342,11 @@ fn key_sets(c: &mut Criterion) {
         group.bench_function("one", |b| {
             b.iter(|| one.decode(black_box(&token_one), now).unwrap())
         });
+        // The five-key set's token (same active key, but a `kid` in its header) verified by the
+        // one-key set: what the header's `kid` costs apart from the lookup.
+        group.bench_function("one/token_with_kid", |b| {
+            b.iter(|| one.decode(black_box(&token_five), now).unwrap())
+        });
         group.bench_function("five/active", |b| {
             b.iter(|| five.decode(black_box(&token_five), now).unwrap())
         });
