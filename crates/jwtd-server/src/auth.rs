@@ -87,11 +87,11 @@ pub async fn authenticate_header(
     let settings = &state.config().auth;
     let token = raw_token(header.unwrap_or_default(), &settings.auth_header_types)?
         .ok_or(AuthError::NotProvided)?;
+    let engine = state.engine();
     let mut failures = Vec::new();
     let mut validated = None;
     for token_type in &settings.auth_token_types {
-        match state
-            .engine()
+        match engine
             .decode(token, now)
             .and_then(|d| d.check(Some(*token_type)).map(|()| d))
         {

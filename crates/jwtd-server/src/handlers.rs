@@ -117,7 +117,12 @@ pub async fn healthz() -> Json<Value> {
 /// `max-age` is `jwks_max_age`: a `next` key published at least that long before it signs is in
 /// every cache before the first token it signs (README, "Keys and rotation").
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let mut response = Json(state.engine().jwks(crate::state::now())).into_response();
+    let response = Json(state.engine().jwks(crate::state::now())).into_response();
+    cached_for_jwks_max_age(&state, response)
+}
+
+/// `Cache-Control: public, max-age=<jwks_max_age>`, on the JWKS and the discovery document.
+fn cached_for_jwks_max_age(state: &AppState, mut response: Response) -> Response {
     let max_age = state.config().keys.jwks_max_age;
     if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
@@ -145,7 +150,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
             algorithms.push(alg);
         }
     }
-    let mut response = Json(json!({
+    let response = Json(json!({
         "issuer": issuer,
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "token_endpoint": format!("{base}/api/token/"),
@@ -156,11 +161,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
         "claims_supported": [config.tokens.policy.claims.user_id, "exp", "iat", "jti"],
     }))
     .into_response();
-    let max_age = config.keys.jwks_max_age;
-    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-        response.headers_mut().insert(header::CACHE_CONTROL, value);
-    }
-    response
+    cached_for_jwks_max_age(&state, response)
 }
 
 /// How long `/readyz` waits for the store before calling it unavailable.

@@ -120,7 +120,7 @@ impl ManagedKeys {
     /// active key (a new installation; of instances starting at once, one creates them).
     pub async fn load(&self, now: i64) -> Result<KeySet, ManagedKeyError> {
         let mut rows = self.rows().await?;
-        if !rows.iter().any(|r| r.state == StoredKeyState::Active) {
+        if active_of(&rows).is_none() {
             let active = self.generate(self.algorithm, StoredKeyState::Active, now)?;
             let next = self.generate(self.algorithm, StoredKeyState::Next, now)?;
             let changes = vec![KeyChange::Insert(active), KeyChange::Insert(next)];
@@ -193,7 +193,7 @@ impl ManagedKeys {
     ) -> Result<Option<String>, ManagedKeyError> {
         let algorithm = algorithm.unwrap_or(self.algorithm);
         let rows = self.rows().await?;
-        let active = rows.iter().find(|r| r.state == StoredKeyState::Active);
+        let active = active_of(&rows);
         let mut changes = Vec::new();
         let promoted = match rows
             .iter()
@@ -209,7 +209,7 @@ impl ManagedKeys {
                 )));
             }
             Some(next) => next.kid.clone(),
-            None if !force && self.rows_have_active(&rows) => {
+            None if !force && active.is_some() => {
                 return Err(ManagedKeyError::Refused(format!(
                     "no next {algorithm} key is published: a new one would sign before any \
                      verifier has it; jwtd keys add --state next (or a rotation to the \
@@ -256,10 +256,6 @@ impl ManagedKeys {
         })
     }
 
-    fn rows_have_active(&self, rows: &[StoredKey]) -> bool {
-        rows.iter().any(|r| r.state == StoredKeyState::Active)
-    }
-
     /// What the background task does at `now`: rotate when `key_rotation_interval` has passed
     /// since the active key was activated. Whether it rotated.
     pub async fn rotate_if_due(&self, now: i64) -> Result<bool, ManagedKeyError> {
@@ -267,9 +263,7 @@ impl ManagedKeys {
             return Ok(false);
         };
         let rows = self.rows().await?;
-        let due = rows
-            .iter()
-            .find(|r| r.state == StoredKeyState::Active)
+        let due = active_of(&rows)
             .is_some_and(|a| a.activated_at.unwrap_or(a.created_at) + interval <= now);
         if !due {
             return Ok(false);
@@ -293,11 +287,8 @@ impl ManagedKeys {
         }
         let kid = keys.default_kid().to_owned();
         let row = self.row(kid.clone(), keys.algorithm(), state, &material, now)?;
-        let active = self.rows().await?;
-        let expected = active
-            .iter()
-            .find(|r| r.state == StoredKeyState::Active)
-            .map(|r| r.kid.clone());
+        let rows = self.rows().await?;
+        let expected = active_of(&rows).map(|r| r.kid.clone());
         match self
             .store
             .update_keys(expected.as_deref(), vec![KeyChange::Insert(row)])
@@ -352,10 +343,7 @@ impl ManagedKeys {
                 retired_at: Some(now),
             }
         };
-        let expected = rows
-            .iter()
-            .find(|r| r.state == StoredKeyState::Active)
-            .map(|r| r.kid.clone());
+        let expected = active_of(&rows).map(|r| r.kid.clone());
         match self
             .store
             .update_keys(expected.as_deref(), vec![change])
@@ -445,6 +433,11 @@ impl ManagedKeys {
         }
         Keys::new(algorithm, &material, None).map_err(|e| bad(e.to_string()))
     }
+}
+
+/// The active row of `rows`, if there is one.
+fn active_of(rows: &[StoredKey]) -> Option<&StoredKey> {
+    rows.iter().find(|r| r.state == StoredKeyState::Active)
 }
 
 /// The AES-256-GCM key of a key encryption key: HKDF-SHA256 with a fixed salt and label, so

@@ -28,9 +28,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use jwtd_token::{Algorithm, Keys};
+use jwtd_token::Algorithm;
 use serde_json::{Value, json};
-use support::{Server, Workdir, login};
+use support::{Server, Workdir, header_kid, jwks_kids, kid_of, login};
 
 const PYTHON_VAR: &str = "JWTD_DJANGO_PYTHON";
 const REQUIRE_VAR: &str = "JWTD_REQUIRE_DJANGO";
@@ -255,30 +255,6 @@ fn cache_fresh(verdict: &Value) -> bool {
     verdict["lifespan"]
         .as_f64()
         .is_some_and(|lifespan| since < lifespan)
-}
-
-fn kid_of(algorithm: Algorithm, pem: &str) -> String {
-    Keys::new(algorithm, pem.as_bytes(), None)
-        .unwrap()
-        .default_kid()
-        .to_owned()
-}
-
-fn header_kid(token: &str) -> String {
-    let (header, _) = jwtd_token::dangerous_decode_unverified(token).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
-}
-
-fn jwks_kids(server: &Server) -> Vec<String> {
-    let (status, body) = server.get("/.well-known/jwks.json");
-    assert_eq!(status, 200, "{body}");
-    let jwks: Value = serde_json::from_str(&body).unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key["kid"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// jwtd's configuration file: `active` signs, `retired` (if any) verifies.

@@ -4,33 +4,9 @@
 
 mod support;
 
-use jwtd_token::{Algorithm, Keys};
+use jwtd_token::Algorithm;
 use serde_json::Value;
-use support::{Server, Workdir, login};
-
-fn kid_of(alg: Algorithm, pem: &str) -> String {
-    Keys::new(alg, pem.as_bytes(), None)
-        .unwrap()
-        .default_kid()
-        .to_owned()
-}
-
-fn header_kid(token: &str) -> String {
-    let (header, _) = jwtd_token::dangerous_decode_unverified(token).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
-}
-
-fn jwks_kids(server: &Server) -> Vec<String> {
-    let (status, body) = server.get("/.well-known/jwks.json");
-    assert_eq!(status, 200);
-    let jwks: Value = serde_json::from_str(&body).unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
+use support::{Server, Workdir, header_kid, jwks_kids, kid_of, login};
 
 #[test]
 fn sighup_rotates_the_key_set_and_refuses_a_broken_one() {

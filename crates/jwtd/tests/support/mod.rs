@@ -355,3 +355,30 @@ pub fn login(server: &Server, username: &str) -> (String, String) {
         body["access"].as_str().unwrap().to_owned(),
     )
 }
+
+/// The default `kid` of a PEM private key or secret (its RFC 7638 thumbprint, for a PEM key).
+pub fn kid_of(algorithm: jwtd_token::Algorithm, pem: &str) -> String {
+    jwtd_token::Keys::new(algorithm, pem.as_bytes(), None)
+        .unwrap()
+        .default_kid()
+        .to_owned()
+}
+
+/// The `kid` in a token's header.
+pub fn header_kid(token: &str) -> String {
+    let (header, _) = jwtd_token::dangerous_decode_unverified(token).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// The kids `server` publishes in its JWKS, in order.
+pub fn jwks_kids(server: &Server) -> Vec<String> {
+    let (status, body) = server.get("/.well-known/jwks.json");
+    assert_eq!(status, 200, "{body}");
+    let jwks: Value = serde_json::from_str(&body).unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
