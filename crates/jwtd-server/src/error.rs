@@ -171,6 +171,7 @@ impl ApiError {
                 detail_code(NO_USER_ID, "token_not_valid"),
             ),
             ApiError::Auth(AuthError::Store(e)) => Self::from(e.clone()).status_and_body(),
+            ApiError::Auth(AuthError::Refused(refusal)) => (refusal.status(), refusal.body()),
             ApiError::Auth(auth) => (StatusCode::UNAUTHORIZED, auth_body(auth)),
             ApiError::MethodNotAllowed(method) => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -225,28 +226,7 @@ fn retry_after_seconds(wait: std::time::Duration) -> u64 {
 
 fn auth_body(error: &AuthError) -> Value {
     match error {
-        AuthError::NotProvided => detail("Authentication credentials were not provided."),
-        AuthError::BadHeader => detail_code(
-            "Authorization header must contain two space-delimited values",
-            "bad_authorization_header",
-        ),
-        AuthError::InvalidToken(failures) => {
-            let messages: Vec<Value> = failures
-                .iter()
-                .map(|(token_type, e)| {
-                    json!({
-                        "token_class": token_type.class_name(),
-                        "token_type": token_type.as_str(),
-                        "message": e.to_string(),
-                    })
-                })
-                .collect();
-            json!({
-                "detail": "Given token not valid for any token type",
-                "code": "token_not_valid",
-                "messages": messages,
-            })
-        }
+        AuthError::Refused(refusal) => refusal.body(),
         AuthError::NoUserId => detail_code(NO_USER_ID, "token_not_valid"),
         AuthError::UserNotFound => detail_code("User not found", "user_not_found"),
         AuthError::UserInactive => detail_code("User is inactive", "user_inactive"),

@@ -21,7 +21,6 @@ pub mod tokens;
 use std::sync::Arc;
 
 use jwtd_store::Store;
-use jwtd_token::TokenEngine;
 
 pub use config::Config;
 pub use password::Passwords;
@@ -37,6 +36,9 @@ pub enum StateError {
     /// `token_claims` names something the store cannot read or a claim jwtd sets itself.
     #[error("{0}")]
     TokenClaims(String),
+    /// The authentication settings do not make a verifier.
+    #[error("authentication settings: {0}")]
+    Verifier(#[from] jwtd_verify::BuildError),
 }
 
 /// Builds the state for `config` from a ready store and loaded keys.
@@ -46,7 +48,14 @@ pub fn app_state(
     keys: impl Into<jwtd_token::KeySet>,
 ) -> Result<AppState, StateError> {
     check_token_claims(config, store.as_ref())?;
-    let engine = TokenEngine::new(keys, config.tokens.policy.clone());
+    let auth = &config.auth;
+    let verifier = jwtd_verify::Verifier::builder()
+        .policy(config.tokens.policy.clone())
+        .key_set(keys)
+        .token_types(auth.auth_token_types.iter().copied())
+        .header_name(auth.auth_header_name.clone())
+        .header_types(auth.auth_header_types.iter().cloned())
+        .build_static()?;
     let throttling = &config.throttling;
     let passwords = Passwords::with_hashers(
         throttling.password_hash_concurrency,
@@ -58,7 +67,7 @@ pub fn app_state(
     );
     Ok(AppState::new(
         store,
-        engine,
+        verifier,
         passwords,
         config.clone(),
         throttle,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::extract::MatchedPath;
 use axum::http::{Method, StatusCode};
 use jwtd_token::TokenError;
+use jwtd_verify::ErrorKind;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -327,9 +328,7 @@ impl Metrics {
             ApiError::Token(e) => Some(token_reason(e)),
             ApiError::NoUserId => Some("no_user_id"),
             ApiError::NoActiveAccountForToken => Some("user_inactive"),
-            ApiError::Auth(AuthError::InvalidToken(failures)) => {
-                Some(failures.last().map_or("invalid", |(_, e)| token_reason(e)))
-            }
+            ApiError::Auth(AuthError::Refused(refusal)) => refusal_reason(refusal.kind()),
             ApiError::Auth(AuthError::NoUserId) => Some("no_user_id"),
             ApiError::Auth(AuthError::UserNotFound) => Some("user_not_found"),
             ApiError::Auth(AuthError::UserInactive) => Some("user_inactive"),
@@ -356,6 +355,19 @@ impl Metrics {
             .get_or_create(&KindLabels { kind })
             .inc();
     }
+}
+
+/// The `reason` of a token refused by jwtd-verify, in the labels `token_reason` gives; `None`
+/// for a request without a token (not a rejection of one).
+fn refusal_reason(kind: ErrorKind) -> Option<&'static str> {
+    Some(match kind {
+        ErrorKind::NotProvided | ErrorKind::BadHeader => return None,
+        ErrorKind::Expired => "expired",
+        ErrorKind::TokenType => "wrong_type",
+        ErrorKind::NoExpiry | ErrorKind::NoTokenId | ErrorKind::NoTokenType => "missing_claim",
+        ErrorKind::NoUserId => "no_user_id",
+        _ => "invalid",
+    })
 }
 
 fn token_reason(error: &TokenError) -> &'static str {

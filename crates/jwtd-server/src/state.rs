@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use jwtd_store::Store;
 use jwtd_token::{KeySet, TokenEngine};
+use jwtd_verify::Verifier;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -18,8 +18,9 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Arc<dyn Store>,
-    /// Swapped whole when the key set is reloaded; a request keeps the engine it started with.
-    engine: ArcSwap<TokenEngine>,
+    /// Every protected view's and forward-auth's checks (jwtd-verify, as resource servers run
+    /// them), and the engine tokens are signed with: one key set, swapped whole on reload.
+    verifier: Verifier,
     /// Told when a request met a `kid` the set does not hold (managed keys re-read the set).
     unknown_kid: Arc<tokio::sync::Notify>,
     passwords: Passwords,
@@ -32,7 +33,7 @@ impl AppState {
     /// Assembles the state.
     pub fn new(
         store: Arc<dyn Store>,
-        engine: TokenEngine,
+        verifier: Verifier,
         passwords: Passwords,
         config: Config,
         throttle: LoginThrottle,
@@ -40,7 +41,7 @@ impl AppState {
         let metrics = Metrics::new(passwords.queue_gauge(), passwords.wait_histogram());
         AppState(Arc::new(Inner {
             store,
-            engine: ArcSwap::from_pointee(engine),
+            verifier,
             unknown_kid: Arc::new(tokio::sync::Notify::new()),
             passwords,
             config,
@@ -57,7 +58,17 @@ impl AppState {
     /// The token engine in force (an `Arc`, so it may be held across awaits while a reload
     /// swaps in another).
     pub fn engine(&self) -> Arc<TokenEngine> {
-        self.0.engine.load_full()
+        // The verifier is built from a key set and only ever given key sets (it has no JWKS
+        // URL), so it always holds an engine.
+        self.0
+            .verifier
+            .engine()
+            .expect("a static verifier always holds an engine")
+    }
+
+    /// The verifier of callers' access tokens, on the engine in force.
+    pub fn verifier(&self) -> &Verifier {
+        &self.0.verifier
     }
 
     /// Notified when a token names a `kid` the key set does not hold.
@@ -69,8 +80,13 @@ impl AppState {
     /// rotated (managed keys re-read the set, rate limited).
     pub fn note_token_error(&self, error: jwtd_token::TokenError) {
         if error == jwtd_token::TokenError::UnknownKey {
-            self.0.unknown_kid.notify_one();
+            self.note_unknown_kid();
         }
+    }
+
+    /// Says a token named an unknown `kid`.
+    pub fn note_unknown_kid(&self) {
+        self.0.unknown_kid.notify_one();
     }
 
     /// Whether this is the last handle on the state (the server has stopped).
@@ -81,10 +97,7 @@ impl AppState {
     /// Puts `keys` in force for new requests, under the running policy. Requests in flight
     /// finish with the engine they hold.
     pub fn replace_keys(&self, keys: KeySet) {
-        let policy = self.0.engine.load().policy().clone();
-        self.0
-            .engine
-            .store(Arc::new(TokenEngine::new(keys, policy)));
+        self.0.verifier.replace_keys(keys);
     }
 
     /// The password pool.

@@ -202,6 +202,13 @@ impl VerifierBuilder {
         self
     }
 
+    /// Every check's settings at once: leeway, issuer, audience and claim names, as an issuer
+    /// running jwtd-token configures its own engine (lifetimes are not used for verifying).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// The token types accepted, tried in order (simplejwt's `AUTH_TOKEN_CLASSES`).
     /// Default: access tokens only.
     pub fn token_types(mut self, types: impl IntoIterator<Item = TokenType>) -> Self {
@@ -292,7 +299,7 @@ impl VerifierBuilder {
             }
             Source::Static(pieces) => static_set(pieces, allowed)?,
         };
-        let engine = TokenEngine::new(set, parts.policy.clone());
+        let engine = Arc::new(TokenEngine::new(set, parts.policy.clone()));
         Ok(Verifier::from_inner(Arc::new(
             parts.into_inner(Some(engine), None),
         )))
@@ -381,7 +388,7 @@ struct Parts {
 }
 
 impl Parts {
-    fn into_inner(self, engine: Option<TokenEngine>, remote: Option<Remote>) -> Inner {
+    fn into_inner(self, engine: Option<Arc<TokenEngine>>, remote: Option<Remote>) -> Inner {
         Inner {
             keys: ArcSwap::from_pointee(Snapshot {
                 engine,

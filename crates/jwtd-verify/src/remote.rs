@@ -16,12 +16,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::http::header;
-use jwtd_token::TokenEngine;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::jwks::{self, Algorithms, JwksError};
-use crate::verifier::{Inner, Snapshot};
+use crate::verifier::Inner;
 
 /// The cache lifetime when the response says nothing (`Cache-Control` without `max-age`):
 /// PyJWKClient's default.
@@ -193,12 +192,7 @@ impl Inner {
         let settings = &remote.settings;
         match remote.fetch().await {
             Ok((set, max_age)) => {
-                let generation = self.keys.load().generation + 1;
-                let engine = TokenEngine::new(set, self.policy.clone());
-                self.keys.store(Arc::new(Snapshot {
-                    engine: Some(engine),
-                    generation,
-                }));
+                let generation = self.replace_keys(set);
                 state.backoff = Duration::ZERO;
                 let lifetime = max_age
                     .unwrap_or(DEFAULT_MAX_AGE)

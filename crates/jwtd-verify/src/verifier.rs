@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use axum::http::HeaderName;
-use jwtd_token::{Decoded, Policy, TokenEngine, TokenError};
+use jwtd_token::{Decoded, KeySet, Policy, TokenEngine, TokenError};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio::task::AbortHandle;
@@ -56,7 +56,7 @@ pub struct Verifier {
 /// A key set and the engine that verifies with it. `generation` counts replacements, so a
 /// request that met an unknown `kid` can tell whether a refetch happened since.
 pub(crate) struct Snapshot {
-    pub(crate) engine: Option<TokenEngine>,
+    pub(crate) engine: Option<Arc<TokenEngine>>,
     pub(crate) generation: u64,
 }
 
@@ -129,6 +129,16 @@ impl Inner {
             }
             Err(miss) => Err(self.error(miss.kind)),
         }
+    }
+
+    /// Puts `keys` in force, one generation on; the new generation.
+    pub(crate) fn replace_keys(&self, keys: KeySet) -> u64 {
+        let engine = Arc::new(TokenEngine::new(keys, self.policy.clone()));
+        let previous = self.keys.rcu(|snapshot| Snapshot {
+            engine: Some(Arc::clone(&engine)),
+            generation: snapshot.generation + 1,
+        });
+        previous.generation + 1
     }
 
     /// Whether a refusal of this kind may be cured by fetching the JWKS again.
@@ -217,6 +227,20 @@ impl Verifier {
         self.inner
             .verify_or_refetch(|inner| inner.verify_header_cached(header, now))
             .await
+    }
+
+    /// The engine in force: the key set and policy every check uses (`None` while a JWKS
+    /// verifier has no key set yet). An issuer that also verifies, as jwtd's server does,
+    /// signs with the engine it verifies with, so the two never disagree about keys.
+    pub fn engine(&self) -> Option<Arc<TokenEngine>> {
+        self.inner.keys.load().engine.clone()
+    }
+
+    /// Puts `keys` in force for the next request, under the verifier's policy (a reloaded
+    /// key file, keys rotated elsewhere). Requests in flight finish with the set they hold.
+    /// A JWKS verifier's next fetch replaces the set again.
+    pub fn replace_keys(&self, keys: KeySet) {
+        self.inner.replace_keys(keys);
     }
 
     /// The header tokens are read from (`Authorization` unless configured).

@@ -31,11 +31,12 @@ impl AuthConfig {
         if auth_header_types.is_empty()
             || auth_header_types
                 .iter()
-                .any(|t| t.is_empty() || t.contains(char::is_whitespace))
+                .any(|t| t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
         {
+            // A scheme is an HTTP token: it names the `WWW-Authenticate` challenge.
             return Err(invalid(
                 "auth_header_types",
-                "needs at least one scheme, without spaces",
+                "needs at least one scheme, of visible ASCII without spaces",
             ));
         }
         Ok(AuthConfig {

@@ -131,6 +131,8 @@ fn bad_values_name_the_setting() {
             "RefreshToken",
             "auth_token_classes",
         ),
+        // A scheme names the `WWW-Authenticate` challenge: an HTTP token, so ASCII.
+        ("JWTD_AUTH_HEADER_TYPES", "Bearér", "auth_header_types"),
         ("JWTD_MAX_BODY_BYTES", "0", "max_body_bytes"),
         ("JWTD_REQUEST_TIMEOUT", "0", "request_timeout"),
         ("JWTD_HEADER_READ_TIMEOUT", "0", "header_read_timeout"),

@@ -130,9 +130,7 @@ pub(super) fn signature_cases(c: &mut Cases) {
             *one.last_mut().expect("non-empty") = 1;
             c.invalid("RSA signature 1", with_sig(&one));
             c.invalid("RSA signature equal to the modulus", with_sig(&n));
-            let mut n_plus = n.clone();
-            *n_plus.last_mut().expect("non-empty") += 1; // n is odd: no carry
-            c.invalid("RSA signature n + 1", with_sig(&n_plus));
+            c.invalid("RSA signature n + 1", with_sig(&plus_one(&n)));
             let mut n_minus_one = n.clone();
             *n_minus_one.last_mut().expect("non-empty") -= 1; // n is odd
             c.invalid("RSA signature n - 1 (= -1 mod n)", with_sig(&n_minus_one));
@@ -210,4 +208,25 @@ pub(super) fn signature_cases(c: &mut Cases) {
             c.invalid("Ed25519 R = 0, S = L", with_sig(&l_only));
         }
     }
+}
+
+/// `n + 1` of a big-endian unsigned integer, carrying (an odd modulus may well end in `0xff`).
+fn plus_one(n: &[u8]) -> Vec<u8> {
+    let mut out = n.to_vec();
+    for byte in out.iter_mut().rev() {
+        let (sum, carry) = byte.overflowing_add(1);
+        *byte = sum;
+        if !carry {
+            return out;
+        }
+    }
+    out.insert(0, 1);
+    out
+}
+
+#[test]
+fn plus_one_carries() {
+    assert_eq!(plus_one(&[0x01, 0x02]), [0x01, 0x03]);
+    assert_eq!(plus_one(&[0x01, 0xff]), [0x02, 0x00]);
+    assert_eq!(plus_one(&[0xff, 0xff]), [0x01, 0x00, 0x00]);
 }

@@ -467,6 +467,46 @@ async fn static_sources_verify_without_a_server() {
     assert!(mixed.verify(&es_token).await.is_ok());
 }
 
+/// An issuer that verifies its own tokens (jwtd's server) signs with the verifier's engine and
+/// swaps its keys there: old tokens fail once their key leaves, new ones pass at once.
+#[tokio::test]
+async fn replaced_keys_are_in_force_for_the_next_request() {
+    let policy = Policy {
+        issuer: Some("https://auth.example".to_owned()),
+        ..Policy::default()
+    };
+    let first = Issuer::new(Algorithm::ES256);
+    let second = Issuer::new(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .policy(policy.clone())
+        .key_set(first.key_set())
+        .build_static()
+        .unwrap();
+    let engine = verifier.engine().unwrap();
+    assert_eq!(
+        engine.policy().issuer.as_deref(),
+        Some("https://auth.example")
+    );
+    let old = engine.issue_pair(5, now()).unwrap().access.token;
+    assert_eq!(verifier.verify(&old).await.unwrap().user_id(), "5");
+
+    verifier.replace_keys(second.key_set());
+    assert_eq!(verifier.key_ids(), vec![second.kid()]);
+    let refused = verifier.verify(&old).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::UnknownKey);
+    let engine = verifier.engine().unwrap();
+    assert_eq!(
+        engine.policy().issuer.as_deref(),
+        Some("https://auth.example")
+    );
+    let new = engine.issue_pair(6, now()).unwrap().access.token;
+    assert_eq!(verifier.verify(&new).await.unwrap().user_id(), "6");
+    // The engine a request took before the swap still verifies what it verified.
+    let held = first.key_set();
+    let held = jwtd_token::TokenEngine::new(held, policy);
+    assert!(held.decode(&old, now()).is_ok());
+}
+
 /// The SPKI PEM of an RSA private key's public half.
 fn public_pem_of(private_pem: &str) -> String {
     use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};

@@ -157,6 +157,11 @@ impl Issuer {
         self.engine.keys().entries()[0].kid().to_owned()
     }
 
+    /// The issuer's key set, private key included.
+    pub fn key_set(&self) -> KeySet {
+        key_set_of(self.alg, &self.material)
+    }
+
     /// The key's material (an HMAC secret, a PEM private key).
     pub fn material(&self) -> &str {
         &self.material
@@ -190,10 +195,13 @@ impl Issuer {
     }
 }
 
-fn engine_of(alg: Algorithm, material: &str, policy: Policy) -> TokenEngine {
+fn key_set_of(alg: Algorithm, material: &str) -> KeySet {
     let keys = Keys::new(alg, material.as_bytes(), None).unwrap();
-    let set = KeySet::new(vec![KeyEntry::new(keys, KeyState::Active)]).unwrap();
-    TokenEngine::new(set, policy)
+    KeySet::new(vec![KeyEntry::new(keys, KeyState::Active)]).unwrap()
+}
+
+fn engine_of(alg: Algorithm, material: &str, policy: Policy) -> TokenEngine {
+    TokenEngine::new(key_set_of(alg, material), policy)
 }
 
 /// A JWKS of every issuer's public key.
