@@ -170,9 +170,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 detail_code(NO_USER_ID, "token_not_valid"),
             ),
-            ApiError::Auth(AuthError::Store(e)) => Self::from(e.clone()).status_and_body(),
-            ApiError::Auth(AuthError::Refused(refusal)) => (refusal.status(), refusal.body()),
-            ApiError::Auth(auth) => (StatusCode::UNAUTHORIZED, auth_body(auth)),
+            ApiError::Auth(auth) => auth_answer(auth),
             ApiError::MethodNotAllowed(method) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 detail(&format!("Method \"{method}\" not allowed.")),
@@ -224,16 +222,18 @@ fn retry_after_seconds(wait: std::time::Duration) -> u64 {
     whole.max(1)
 }
 
-fn auth_body(error: &AuthError) -> Value {
-    match error {
-        AuthError::Refused(refusal) => refusal.body(),
+/// A protected endpoint's refusal: jwtd-verify's own answer for the token, 401 for the user,
+/// and a store failure as a store failure (never a 401).
+fn auth_answer(error: &AuthError) -> (StatusCode, Value) {
+    let body = match error {
+        AuthError::Refused(refusal) => return (refusal.status(), refusal.body()),
+        AuthError::Store(e) => return ApiError::from(e.clone()).status_and_body(),
         AuthError::NoUserId => detail_code(NO_USER_ID, "token_not_valid"),
         AuthError::UserNotFound => detail_code("User not found", "user_not_found"),
         AuthError::UserInactive => detail_code("User is inactive", "user_inactive"),
         AuthError::PasswordChanged => password_changed(),
-        // `From<AuthError>` answers store failures as store failures; never a 401.
-        AuthError::Store(_) => detail("Service temporarily unavailable."),
-    }
+    };
+    (StatusCode::UNAUTHORIZED, body)
 }
 
 impl IntoResponse for ApiError {

@@ -483,10 +483,7 @@ async fn replaced_keys_are_in_force_for_the_next_request() {
         .build_static()
         .unwrap();
     let engine = verifier.engine().unwrap();
-    assert_eq!(
-        engine.policy().issuer.as_deref(),
-        Some("https://auth.example")
-    );
+    assert_eq!(issuer_of(&engine), Some("https://auth.example"));
     let old = engine.issue_pair(5, now()).unwrap().access.token;
     assert_eq!(verifier.verify(&old).await.unwrap().user_id(), "5");
 
@@ -495,16 +492,17 @@ async fn replaced_keys_are_in_force_for_the_next_request() {
     let refused = verifier.verify(&old).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::UnknownKey);
     let engine = verifier.engine().unwrap();
-    assert_eq!(
-        engine.policy().issuer.as_deref(),
-        Some("https://auth.example")
-    );
+    assert_eq!(issuer_of(&engine), Some("https://auth.example"));
     let new = engine.issue_pair(6, now()).unwrap().access.token;
     assert_eq!(verifier.verify(&new).await.unwrap().user_id(), "6");
     // The engine a request took before the swap still verifies what it verified.
     let held = first.key_set();
     let held = jwtd_token::TokenEngine::new(held, policy);
     assert!(held.decode(&old, now()).is_ok());
+}
+
+fn issuer_of(engine: &jwtd_token::TokenEngine) -> Option<&str> {
+    engine.policy().issuer.as_deref()
 }
 
 /// The SPKI PEM of an RSA private key's public half.
