@@ -149,6 +149,8 @@ fn user(row: &Row, sql: &DjangoSql) -> Result<User, StoreError> {
             email: row
                 .try_get::<_, Option<String>>(7)?
                 .filter(|email| !email.is_empty()),
+            tokens_valid_after: 0,
+            access_denied_until: 0,
         })
     };
     read().map_err(db_error)
@@ -419,6 +421,19 @@ impl Store for DjangoPostgresStore {
             .await
     }
 
+    async fn end_all_sessions(&self, user: UserId, at: i64) -> Result<u64, StoreError> {
+        let sql = &self.sql;
+        self.db
+            .run(async |client| {
+                let stmt = client
+                    .prepare_cached(&sql.blacklist_user_tokens)
+                    .await
+                    .map_err(db_error)?;
+                client.execute(&stmt, &[&user, &at]).await.map_err(db_error)
+            })
+            .await
+    }
+
     async fn rotate(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
         let sql = &self.sql;
         self.db
@@ -455,6 +470,7 @@ impl Store for DjangoPostgresStore {
                 Ok(Flushed {
                     issued,
                     blacklisted,
+                    ..Flushed::default()
                 })
             })
             .await

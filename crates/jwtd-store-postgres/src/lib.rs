@@ -10,6 +10,13 @@
 //!   key. Under READ COMMITTED a second insert of the same key waits for the first transaction
 //!   and then inserts nothing, so of concurrent rotations of one token exactly one sees a row
 //!   inserted; the others roll back without writing.
+//! - Ending a session is one `UPDATE .. WHERE ended_at IS NULL`: the row lock makes a second,
+//!   concurrent call wait and then match nothing, so of two instances ending one session exactly
+//!   one says it did. Every revocation (a session's end, logout-all, a password change) and every
+//!   rotation takes its row locks in one order, the user, then sessions, then deny-list entries,
+//!   then tokens (`sessions`), so they never deadlock one another.
+//! - Login throttles are counted in `login_attempts` with one upsert per attempt, so every
+//!   instance counts against the same window.
 //! - A batch of signing-key changes locks the key table against other writers first, so of
 //!   instances rotating at once exactly one batch meets the active key it expected (`keys`).
 //! - Every write is committed (with the server's `synchronous_commit`) before the call returns.
@@ -20,14 +27,15 @@
 //!   server is back, so the store recovers by itself.
 //!
 //! This file holds the store and its [`Store`] implementation; the statements are by concern in
-//! `users`, `tokens`, `keys` and `snapshot`, the schema in `schema`, the pool and its timeouts in
-//! `connection`, error mapping in `errors`.
+//! `users`, `tokens`, `sessions`, `keys` and `snapshot`, the schema in `schema`, the pool and its
+//! timeouts in `connection`, error mapping in `errors`.
 
 mod connection;
 mod django;
 mod errors;
 mod keys;
 mod schema;
+mod sessions;
 mod snapshot;
 mod tokens;
 mod users;
@@ -35,8 +43,9 @@ mod users;
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
 use jwtd_store::{
-    Blacklisting, Flushed, KeyChange, KeyUpdate, NewUser, Rotation, RotationRequest, Snapshot,
-    Store, StoreError, StoredKey, TokenRecord, User, UserId,
+    AccessRecord, Blacklisting, Flushed, KeyChange, KeyUpdate, NewSession, NewUser, Rotation,
+    RotationRequest, Session, SessionStep, Snapshot, Store, StoreError, StoredKey, TokenRecord,
+    TokenState, User, UserId,
 };
 use tracing::instrument;
 
@@ -178,6 +187,87 @@ impl Store for PostgresStore {
     #[instrument(skip_all)]
     async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
         snapshot::import(&mut self.client().await?, snapshot).await
+    }
+
+    #[instrument(skip_all, fields(user_id = session.session.user_id))]
+    async fn start_session(
+        &self,
+        session: &NewSession,
+        refresh: &TokenRecord,
+    ) -> Result<(), StoreError> {
+        self.run(async |client| sessions::start(client, session, refresh).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn token_state(&self, jti: &str) -> Result<TokenState, StoreError> {
+        self.run(async |client| sessions::token_state(client, jti).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn touch_session(&self, step: &SessionStep) -> Result<bool, StoreError> {
+        self.run(async |client| sessions::touch(client, step).await)
+            .await
+    }
+
+    #[instrument(skip_all, fields(user_id = user))]
+    async fn sessions(&self, user: UserId, now: i64) -> Result<Vec<Session>, StoreError> {
+        self.run(async |client| sessions::list(client, user, now).await)
+            .await
+    }
+
+    #[instrument(skip_all, fields(user_id = user))]
+    async fn end_session(
+        &self,
+        id: &str,
+        user: Option<UserId>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        self.run(async |client| sessions::end(client, id, user, at).await)
+            .await
+    }
+
+    #[instrument(skip_all, fields(user_id = user))]
+    async fn end_all_sessions(&self, user: UserId, at: i64) -> Result<u64, StoreError> {
+        self.run(async |client| sessions::end_all(client, user, at).await)
+            .await
+    }
+
+    #[instrument(skip_all, fields(user_id = id))]
+    async fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        self.run(async |client| sessions::change_password(client, id, password_hash, at).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn session_of_access(&self, jti: &str) -> Result<Option<String>, StoreError> {
+        self.run(async |client| sessions::of_access(client, jti).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn deny_access(&self, access: &AccessRecord, user: UserId) -> Result<(), StoreError> {
+        self.run(async |client| sessions::deny(client, access, user).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn is_access_denied(&self, jti: &str) -> Result<bool, StoreError> {
+        self.run(async |client| sessions::is_denied(client, jti).await)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_attempt(&self, key: &str, window_start: i64) -> Result<Option<u64>, StoreError> {
+        self.run(async |client| sessions::count_attempt(client, key, window_start).await)
+            .await
+            .map(Some)
     }
 
     #[instrument(skip_all)]

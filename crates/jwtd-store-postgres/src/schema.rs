@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_email.sql"),
     include_str!("../migrations/0003_keys.sql"),
+    include_str!("../migrations/0004_sessions.sql"),
 ];
 
 /// Key of the advisory lock that serializes migrations between instances ("jwtdmigr").

@@ -98,10 +98,10 @@ pub(crate) async fn import(client: &mut Object, snapshot: &Snapshot) -> Result<(
         let emails: Vec<Option<&str>> = chunk.iter().map(|u| u.email.as_deref()).collect();
         tx.execute(
             "INSERT INTO users (id, username, password_hash, is_active, date_joined, last_login,
-                                email)
+                                email, tokens_valid_after)
              OVERRIDING SYSTEM VALUE
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[],
-                                  $5::bigint[], $6::bigint[], $7::text[])",
+                                  $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])",
             &[
                 &column(|u| u.id),
                 &usernames,
@@ -110,6 +110,7 @@ pub(crate) async fn import(client: &mut Object, snapshot: &Snapshot) -> Result<(
                 &column(|u| u.date_joined),
                 &last_login,
                 &emails,
+                &column(|u| u.tokens_valid_after),
             ],
         )
         .await

@@ -1,16 +1,20 @@
-//! Issued tokens and the blacklist in PostgreSQL: the two statements that blacklisting and
-//! rotation are made of, run in the order `jwtd_store` decides, plus the blacklist check and the
-//! flush.
+//! Issued tokens and the blacklist in PostgreSQL: the statements that blacklisting and rotation
+//! are made of, run in the order `jwtd_store` decides, plus the blacklist check and the flush.
 
 use deadpool_postgres::{GenericClient, Object};
 use jwtd_store::{
-    Blacklisting, Flushed, Rotation, RotationRequest, StoreError, TokenRecord, TokenStatements,
+    Blacklisting, Flushed, Rotation, RotationRequest, SessionStep, StoreError, TokenRecord,
+    TokenStatements,
 };
 
 use crate::errors::db_error;
 
+/// How long a login-throttling window's count is kept: the longest throttle period is a day, so
+/// a window that started longer ago than that counts for nothing.
+const LOGIN_ATTEMPTS_KEPT_FOR: i64 = 86_400;
+
 /// The token statements on one client or transaction.
-struct Statements<'c, C>(&'c C);
+pub(crate) struct Statements<'c, C>(pub(crate) &'c C);
 
 impl<C: GenericClient> TokenStatements for Statements<'_, C> {
     type Error = tokio_postgres::Error;
@@ -55,6 +59,15 @@ impl<C: GenericClient> TokenStatements for Statements<'_, C> {
         let inserted = self.0.execute(&stmt, &[&jti, &at]).await?;
         Ok(Blacklisting::from_rows_inserted(inserted))
     }
+
+    async fn advance_session(
+        &self,
+        old: &str,
+        new: &str,
+        step: &SessionStep,
+    ) -> Result<(), tokio_postgres::Error> {
+        crate::sessions::advance(self.0, old, new, step).await
+    }
 }
 
 /// Remembers an issued token.
@@ -96,6 +109,9 @@ pub(crate) async fn rotate(
     request: &RotationRequest,
 ) -> Result<Rotation, StoreError> {
     let tx = client.transaction().await.map_err(db_error)?;
+    lock_in_revocation_order(&tx, request)
+        .await
+        .map_err(db_error)?;
     let outcome = request.run(&Statements(&tx)).await.map_err(db_error)?;
     if outcome.keeps_writes() {
         tx.commit().await.map_err(db_error)?;
@@ -105,9 +121,62 @@ pub(crate) async fn rotate(
     Ok(outcome)
 }
 
-/// Removes issued tokens expired at `now` and their blacklist rows, in one transaction.
+/// Takes the rows a rotation will lock in the order every revocation takes them (`sessions`):
+/// the owners' rows, then the session's, before the blacklist insert. Without it the rotation
+/// would hold the old token's blacklist entry while waiting for the owner's row (its successor's
+/// foreign key) or the session's (the stamp), which a logout-all or a session's end on another
+/// connection may hold while waiting for that very entry: a deadlock.
+async fn lock_in_revocation_order(
+    tx: &impl GenericClient,
+    request: &RotationRequest,
+) -> Result<(), tokio_postgres::Error> {
+    let (old_owner, new_owner) = (request.old.user_id, request.new.user_id);
+    if old_owner.is_some() || new_owner.is_some() {
+        // A key-share lock: what the successor's foreign key takes anyway, so rotations of one
+        // user do not wait for each other here, only for a logout-all of the user.
+        let stmt = tx
+            .prepare_cached(
+                "SELECT id FROM users WHERE id = $1 OR id = $2 ORDER BY id FOR KEY SHARE",
+            )
+            .await?;
+        tx.execute(&stmt, &[&old_owner, &new_owner]).await?;
+    }
+    if let Some(step) = &request.session {
+        let stmt = tx
+            .prepare_cached("SELECT id FROM sessions WHERE id = $1 FOR NO KEY UPDATE")
+            .await?;
+        tx.execute(&stmt, &[&step.session_id]).await?;
+    }
+    Ok(())
+}
+
+/// Removes, in one transaction, what has expired at `now`: issued tokens and their blacklist
+/// rows, sessions, deny-listed and kept access tokens, and login-attempt windows past any
+/// throttle's. `Flushed::sessions` counts sessions and deny-list rows, as `Flushed` says, not the
+/// access tokens kept with sessions.
 pub(crate) async fn flush_expired(client: &mut Object, now: i64) -> Result<Flushed, StoreError> {
     let tx = client.transaction().await.map_err(db_error)?;
+    // Lock order (see `sessions`): the expired sessions first, in id order, then access-token
+    // rows, then refresh tokens and their blacklist rows.
+    tx.execute(
+        "SELECT id FROM sessions WHERE expires_at <= $1 ORDER BY id FOR UPDATE",
+        &[&now],
+    )
+    .await
+    .map_err(db_error)?;
+    let denied = tx
+        .execute(
+            "DELETE FROM denied_access_tokens WHERE expires_at <= $1",
+            &[&now],
+        )
+        .await
+        .map_err(db_error)?;
+    tx.execute(
+        "DELETE FROM session_access_tokens WHERE expires_at <= $1",
+        &[&now],
+    )
+    .await
+    .map_err(db_error)?;
     let blacklisted = tx
         .execute(
             "DELETE FROM blacklisted_tokens WHERE jti IN
@@ -120,9 +189,21 @@ pub(crate) async fn flush_expired(client: &mut Object, now: i64) -> Result<Flush
         .execute("DELETE FROM issued_tokens WHERE expires_at <= $1", &[&now])
         .await
         .map_err(db_error)?;
+    // After the tokens, so that deleting a session has none of its tokens left to unlink.
+    let sessions = tx
+        .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
+        .await
+        .map_err(db_error)?;
+    tx.execute(
+        "DELETE FROM login_attempts WHERE window_start < $1",
+        &[&now.saturating_sub(LOGIN_ATTEMPTS_KEPT_FOR)],
+    )
+    .await
+    .map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
     Ok(Flushed {
         issued,
         blacklisted,
+        sessions: sessions + denied,
     })
 }

@@ -12,7 +12,7 @@ use crate::errors::db_error;
 /// to build statements with.
 macro_rules! user_columns {
     () => {
-        "id, username, password_hash, is_active, date_joined, last_login, email"
+        "id, username, password_hash, is_active, date_joined, last_login, email, tokens_valid_after, access_denied_until"
     };
 }
 
@@ -27,6 +27,8 @@ fn user(row: &Row) -> Result<User, StoreError> {
             row.try_get(4)?,
             row.try_get(5)?,
             row.try_get(6)?,
+            row.try_get(7)?,
+            row.try_get(8)?,
         ))
     };
     columns().map(User::from).map_err(db_error)
@@ -63,6 +65,8 @@ pub(crate) async fn create(client: &Object, user: NewUser) -> Result<User, Store
             last_login: None,
             id_claim: None,
             email: user.email,
+            tokens_valid_after: 0,
+            access_denied_until: 0,
         }),
         Err(StoreError::Conflict(reason)) if reason.contains("users_email_key") => {
             Err(StoreError::Conflict(format!(

@@ -226,6 +226,8 @@ fn user(row: &Row<'_>, sql: &DjangoSql) -> rusqlite::Result<User> {
         last_login: row.get(5)?,
         id_claim,
         email: Some(text(row, 7)?).filter(|email| !email.is_empty()),
+        tokens_valid_after: 0,
+        access_denied_until: 0,
     })
 }
 
@@ -479,6 +481,17 @@ impl Store for DjangoSqliteStore {
         .await
     }
 
+    async fn end_all_sessions(&self, user: UserId, at: i64) -> Result<u64, StoreError> {
+        self.write(move |conn, sql| {
+            let blacklisted = conn
+                .prepare_cached(&sql.blacklist_user_tokens)
+                .and_then(|mut stmt| stmt.execute(params![user, at]))
+                .map_err(db_error)?;
+            kept(Ok(blacklisted as u64))
+        })
+        .await
+    }
+
     async fn rotate(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
         self.write(move |conn, sql| {
             let outcome = finished(request.run(&Statements { conn, sql })).map_err(db_error)?;
@@ -504,6 +517,7 @@ impl Store for DjangoSqliteStore {
                 Ok(Flushed {
                     issued: issued as u64,
                     blacklisted: blacklisted as u64,
+                    ..Flushed::default()
                 })
             })
             .await

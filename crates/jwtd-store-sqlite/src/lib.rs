@@ -33,6 +33,7 @@ mod errors;
 mod group_commit;
 mod keys;
 mod schema;
+mod sessions;
 mod snapshot;
 mod tokens;
 mod users;
@@ -42,8 +43,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use jwtd_store::{
-    Blacklisting, Flushed, KeyChange, KeyUpdate, NewUser, Rotation, RotationRequest, Snapshot,
-    Store, StoreError, StoredKey, TokenRecord, User, UserId,
+    AccessRecord, Blacklisting, Flushed, KeyChange, KeyUpdate, NewSession, NewUser, Rotation,
+    RotationRequest, Session, SessionStep, Snapshot, Store, StoreError, StoredKey, TokenRecord,
+    TokenState, User, UserId,
 };
 use r2d2::Pool;
 
@@ -173,6 +175,77 @@ impl Store for SqliteStore {
 
     async fn flush_expired(&self, now: i64) -> Result<Flushed, StoreError> {
         self.write(move |conn| tokens::flush_expired(conn, now))
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        session: &NewSession,
+        refresh: &TokenRecord,
+    ) -> Result<(), StoreError> {
+        let (session, refresh) = (session.clone(), refresh.clone());
+        self.write_batched(move |conn| kept(sessions::start(conn, &session, &refresh)))
+            .await
+    }
+
+    async fn token_state(&self, jti: &str) -> Result<TokenState, StoreError> {
+        let jti = jti.to_owned();
+        self.read_now(move |conn| sessions::token_state(conn, &jti))
+            .await
+    }
+
+    async fn touch_session(&self, step: &SessionStep) -> Result<bool, StoreError> {
+        let step = step.clone();
+        self.write_batched(move |conn| kept(sessions::touch(conn, &step)))
+            .await
+    }
+
+    async fn sessions(&self, user: UserId, now: i64) -> Result<Vec<Session>, StoreError> {
+        self.run(move |conn| sessions::list(conn, user, now)).await
+    }
+
+    async fn end_session(
+        &self,
+        id: &str,
+        user: Option<UserId>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write_batched(move |conn| kept(sessions::end(conn, &id, user, at)))
+            .await
+    }
+
+    async fn end_all_sessions(&self, user: UserId, at: i64) -> Result<u64, StoreError> {
+        self.write_batched(move |conn| kept(sessions::end_all(conn, user, at)))
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let hash = password_hash.to_owned();
+        self.write_batched(move |conn| kept(sessions::change_password(conn, id, &hash, at)))
+            .await
+    }
+
+    async fn session_of_access(&self, jti: &str) -> Result<Option<String>, StoreError> {
+        let jti = jti.to_owned();
+        self.read_now(move |conn| sessions::of_access(conn, &jti))
+            .await
+    }
+
+    async fn deny_access(&self, access: &AccessRecord, user: UserId) -> Result<(), StoreError> {
+        let access = access.clone();
+        self.write_batched(move |conn| kept(sessions::deny(conn, &access, user)))
+            .await
+    }
+
+    async fn is_access_denied(&self, jti: &str) -> Result<bool, StoreError> {
+        let jti = jti.to_owned();
+        self.read_now(move |conn| sessions::is_denied(conn, &jti))
             .await
     }
 

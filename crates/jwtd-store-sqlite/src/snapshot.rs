@@ -68,8 +68,8 @@ fn read(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Snapshot> {
 fn write(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> rusqlite::Result<()> {
     let mut insert_user = tx.prepare(
         "INSERT INTO users (id, username, password_hash, is_active, date_joined, last_login,
-                            email)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            email, tokens_valid_after, access_denied_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
     )?;
     for user in &snapshot.users {
         insert_user.execute(params![
@@ -79,7 +79,8 @@ fn write(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> rusqlite::Resul
             user.is_active,
             user.date_joined,
             user.last_login,
-            user.email
+            user.email,
+            user.tokens_valid_after
         ])?;
     }
     let mut insert_token = tx.prepare(

@@ -6,7 +6,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use jwtd_store::{
-    Blacklisting, Flushed, Rotation, RotationRequest, StoreError, TokenRecord, TokenStatements,
+    Blacklisting, Flushed, Rotation, RotationRequest, SessionStep, StoreError, TokenRecord,
+    TokenStatements,
 };
 use rusqlite::{Connection, TransactionBehavior, params};
 
@@ -28,6 +29,15 @@ impl TokenStatements for Statements<'_> {
         at: i64,
     ) -> impl Future<Output = rusqlite::Result<Blacklisting>> {
         ready(insert_blacklisted(self.0, jti, at))
+    }
+
+    fn advance_session(
+        &self,
+        old: &str,
+        new: &str,
+        step: &SessionStep,
+    ) -> impl Future<Output = rusqlite::Result<()>> {
+        ready(crate::sessions::advance(self.0, old, new, step))
     }
 }
 
@@ -110,9 +120,24 @@ pub(crate) fn flush_expired(conn: &mut Connection, now: i64) -> Result<Flushed, 
     let issued = tx
         .execute("DELETE FROM issued_tokens WHERE expires_at <= ?1", [now])
         .map_err(db_error)?;
+    let sessions = tx
+        .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+        .map_err(db_error)?
+        + tx.execute(
+            "DELETE FROM denied_access_tokens WHERE expires_at <= ?1",
+            [now],
+        )
+        .map_err(db_error)?;
+    // Bookkeeping of live sessions, not counted: it goes with the tokens' exp.
+    tx.execute(
+        "DELETE FROM session_access_tokens WHERE expires_at <= ?1",
+        [now],
+    )
+    .map_err(db_error)?;
     tx.commit().map_err(db_error)?;
     Ok(Flushed {
         issued: issued as u64,
         blacklisted: blacklisted as u64,
+        sessions: sessions as u64,
     })
 }

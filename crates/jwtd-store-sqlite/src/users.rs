@@ -9,7 +9,7 @@ use crate::errors::db_error;
 /// The columns of a user row, in [`UserColumns`] order, as a literal to build statements with.
 macro_rules! user_columns {
     () => {
-        "id, username, password_hash, is_active, date_joined, last_login, email"
+        "id, username, password_hash, is_active, date_joined, last_login, email, tokens_valid_after, access_denied_until"
     };
 }
 
@@ -41,6 +41,8 @@ pub(crate) fn create(conn: &Connection, user: NewUser) -> Result<User, StoreErro
             last_login: None,
             id_claim: None,
             email: user.email,
+            tokens_valid_after: 0,
+            access_denied_until: 0,
         }),
         Err(e) => match db_error(e) {
             StoreError::Conflict(reason) if reason.contains("users.email") => {

@@ -74,6 +74,7 @@ pub fn rotation(
         new: new.clone(),
         blacklist_old,
         at,
+        session: None,
     }
 }
 
@@ -90,6 +91,7 @@ pub fn flushed(issued: u64, blacklisted: u64) -> Flushed {
     Flushed {
         issued,
         blacklisted,
+        sessions: 0,
     }
 }
 
@@ -136,6 +138,8 @@ impl Users {
                     last_login: None,
                     id_claim: None,
                     email: None,
+                    tokens_valid_after: 0,
+                    access_denied_until: 0,
                 }
             }
         }

@@ -3,7 +3,8 @@
 
 use crate::{BlacklistEntry, StoredKey, TokenRecord, UnknownKeyState, User, UserId};
 
-/// A user row: `id, username, password_hash, is_active, date_joined, last_login, email`.
+/// A user row: `id, username, password_hash, is_active, date_joined, last_login, email,
+/// tokens_valid_after, access_denied_until`.
 pub type UserColumns = (
     UserId,
     String,
@@ -12,6 +13,8 @@ pub type UserColumns = (
     i64,
     Option<i64>,
     Option<String>,
+    i64,
+    i64,
 );
 
 /// An issued-token row: `jti, user_id, issued_at, expires_at`.
@@ -35,7 +38,17 @@ pub type KeyColumns = (
 
 impl From<UserColumns> for User {
     fn from(columns: UserColumns) -> User {
-        let (id, username, password_hash, is_active, date_joined, last_login, email) = columns;
+        let (
+            id,
+            username,
+            password_hash,
+            is_active,
+            date_joined,
+            last_login,
+            email,
+            tokens_valid_after,
+            access_denied_until,
+        ) = columns;
         User {
             id,
             username,
@@ -45,6 +58,8 @@ impl From<UserColumns> for User {
             last_login,
             id_claim: None,
             email,
+            tokens_valid_after,
+            access_denied_until,
         }
     }
 }

@@ -284,6 +284,9 @@ pub struct DjangoSql {
     pub insert_outstanding: String,
     /// Blacklists an outstanding token (`?1` jti, `?2` Unix seconds) unless it is already.
     pub insert_blacklisted: String,
+    /// Blacklists every unexpired outstanding token of user `?1` at `?2` (Unix seconds): how
+    /// Django mode logs a user out everywhere, as it keeps no sessions.
+    pub blacklist_user_tokens: String,
     /// Whether a `jti` (`?1`) is blacklisted.
     pub is_blacklisted: String,
     /// Removes the blacklist rows of tokens expired at `?1` (first: the rows reference them).
@@ -590,6 +593,15 @@ impl DjangoSql {
                  ON CONFLICT (\"token_id\") DO NOTHING",
                 dialect.timestamp(&p(2)),
                 p(1)
+            ),
+            blacklist_user_tokens: format!(
+                "INSERT INTO {bt} (\"blacklisted_at\", \"token_id\") \
+                 SELECT {}, o.\"id\" FROM {ot} o \
+                 WHERE o.\"user_id\" = CAST({} AS bigint) AND o.\"expires_at\" > {} \
+                 ON CONFLICT (\"token_id\") DO NOTHING",
+                dialect.timestamp(&p(2)),
+                p(1),
+                dialect.timestamp(&p(2))
             ),
             is_blacklisted: format!(
                 "SELECT 1 FROM {bt} b JOIN {ot} o ON o.\"id\" = b.\"token_id\" WHERE o.\"jti\" = {}",

@@ -17,12 +17,14 @@
 mod columns;
 pub mod django;
 pub mod keys;
+mod sessions;
 mod writes;
 
 use async_trait::async_trait;
 
 pub use columns::{BlacklistColumns, KeyColumns, TokenColumns, UserColumns};
 pub use keys::{KeyChange, KeyUpdate, KeyWrite, StoredKey, StoredKeyState, UnknownKeyState};
+pub use sessions::{AccessRecord, NewSession, Session, SessionStep, TokenState, USER_AGENT_MAX};
 pub use writes::{Rotation, RotationRequest, TokenStatements, blacklist};
 
 /// A user's numeric id.
@@ -51,6 +53,14 @@ pub struct User {
     /// Django mode leaves it `None`: Django's column is read through `username_field` and
     /// `token_claims`.
     pub email: Option<String>,
+    /// Access and sliding tokens issued (`iat`) before this time are refused: set by
+    /// logout-all, a password change, a deactivation or an administrator's revoke. 0: never
+    /// set; always 0 on Django's schema, which has no such column.
+    pub tokens_valid_after: i64,
+    /// The latest `exp` of this user's deny-listed access tokens (0: none): a request's token
+    /// is looked up in the deny-list only when its `exp` is at or before this, so users with
+    /// nothing revoked (nearly all) cost no extra read. 0 on Django's schema.
+    pub access_denied_until: i64,
 }
 
 impl User {
@@ -72,6 +82,8 @@ impl std::fmt::Debug for User {
             .field("last_login", &self.last_login)
             .field("id_claim", &self.id_claim)
             .field("email", &self.email)
+            .field("tokens_valid_after", &self.tokens_valid_after)
+            .field("access_denied_until", &self.access_denied_until)
             .finish()
     }
 }
@@ -155,6 +167,8 @@ pub struct Flushed {
     pub issued: u64,
     /// Blacklist rows removed with them.
     pub blacklisted: u64,
+    /// Sessions past their expiry, and deny-listed access tokens past their `exp`.
+    pub sessions: u64,
 }
 
 /// A blacklist row: which token, and when it was blacklisted.
@@ -456,6 +470,115 @@ pub trait Store: Send + Sync + 'static {
     /// the user id sequence past `last_user_id`. Refuses with `Conflict`, writing nothing,
     /// unless the store holds no users and no tokens: a copy never merges.
     async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// Starts `session` at login and records its first refresh token in it, in one
+    /// transaction. Stores that keep no sessions (Django's schema) only record the token.
+    async fn start_session(
+        &self,
+        session: &NewSession,
+        refresh: &TokenRecord,
+    ) -> Result<(), StoreError> {
+        let _ = session;
+        self.record_issued(refresh).await
+    }
+
+    /// What is known of a presented refresh token: blacklisted, rotated, and its session.
+    /// Stores that keep no sessions answer the blacklist only.
+    async fn token_state(&self, jti: &str) -> Result<TokenState, StoreError> {
+        Ok(TokenState {
+            blacklisted: self.is_blacklisted(jti).await?,
+            ..TokenState::default()
+        })
+    }
+
+    /// A refresh that did not rotate used the session: stamps its last use and keeps the access
+    /// token it handed out. Whether the session was still live: `false` when it ended since the
+    /// refresh read it (a logout racing the refresh), which must then be refused, as the access
+    /// token would escape the revocation. Stores that keep no sessions answer `true`.
+    async fn touch_session(&self, step: &SessionStep) -> Result<bool, StoreError> {
+        let _ = step;
+        Ok(true)
+    }
+
+    /// The user's sessions that are live at `now`, newest first. Stores that keep no sessions
+    /// have none.
+    async fn sessions(&self, user: UserId, now: i64) -> Result<Vec<Session>, StoreError> {
+        let _ = (user, now);
+        Ok(Vec::new())
+    }
+
+    /// Ends session `id` at `at` (only if it is `user`'s, when `user` is given), in one
+    /// transaction: blacklists every unexpired refresh token of it and deny-lists every
+    /// unexpired access token handed out in it. Whether this call ended it: `false` when there is no such live session
+    /// (of that user), or it was ended already (of two concurrent calls, one gets `true`).
+    async fn end_session(
+        &self,
+        id: &str,
+        user: Option<UserId>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let _ = (id, user, at);
+        Ok(false)
+    }
+
+    /// Logs `user` out everywhere at `at`, in one transaction: `tokens_valid_after = at`, every
+    /// session ended, every unexpired refresh or sliding token of the user blacklisted, and the
+    /// sessions' unexpired access tokens deny-listed. How many sessions it ended; a store that
+    /// keeps no sessions (Django's schema, where `check_revoke_token` covers password changes)
+    /// blacklists the user's outstanding tokens and answers how many.
+    async fn end_all_sessions(&self, user: UserId, at: i64) -> Result<u64, StoreError> {
+        let _ = (user, at);
+        Err(StoreError::Refused(
+            "this store cannot log a user out everywhere".to_owned(),
+        ))
+    }
+
+    /// Replaces user `id`'s password hash and logs them out everywhere at `at`
+    /// ([`Store::end_all_sessions`]), in one transaction: a password change that is stored has
+    /// revoked everything, and one that fails has changed nothing. `NotFound` when there is no
+    /// such user.
+    async fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let _ = (id, password_hash, at);
+        Err(StoreError::Refused(
+            "this store cannot change a password with a revocation".to_owned(),
+        ))
+    }
+
+    /// The session access token `jti` was handed out in, if it is one of a session's and not
+    /// expired (which session is the caller's "current" one).
+    async fn session_of_access(&self, jti: &str) -> Result<Option<String>, StoreError> {
+        let _ = jti;
+        Ok(None)
+    }
+
+    /// Deny-lists one access token of `user` until its `exp` (RFC 7009 revocation), and raises
+    /// the user's `access_denied_until` to it.
+    async fn deny_access(&self, access: &AccessRecord, user: UserId) -> Result<(), StoreError> {
+        let _ = (access, user);
+        Err(StoreError::Refused(
+            "this store keeps no access-token deny-list".to_owned(),
+        ))
+    }
+
+    /// Whether access token `jti` is deny-listed.
+    async fn is_access_denied(&self, jti: &str) -> Result<bool, StoreError> {
+        let _ = jti;
+        Ok(false)
+    }
+
+    /// Counts one login attempt for `key` in the throttling window that started at
+    /// `window_start` (a new window resets the count) and answers the count, for throttles
+    /// shared by several instances. `None`: this store does not share throttles (SQLite: one
+    /// instance per file keeps them in memory).
+    async fn count_attempt(&self, key: &str, window_start: i64) -> Result<Option<u64>, StoreError> {
+        let _ = (key, window_start);
+        Ok(None)
+    }
 
     /// Every managed signing key, oldest first (`created_at`, then `kid` in byte order). Stores
     /// on Django's schema refuse: it has no place for them.

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use crate::{Blacklisting, TokenRecord};
+use crate::{Blacklisting, SessionStep, TokenRecord};
 
 /// A refresh-token rotation, as [`Store::rotate`](crate::Store::rotate) is asked to make it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +21,10 @@ pub struct RotationRequest {
     pub blacklist_old: bool,
     /// The time of `old`'s blacklist row.
     pub at: i64,
+    /// The session `old` belongs to, which `new` joins: the store marks `old` rotated and moves
+    /// the session on. `None` for a token of no session (issued before sessions were kept,
+    /// or minted elsewhere).
+    pub session: Option<SessionStep>,
 }
 
 /// What a rotation did.
@@ -66,6 +70,20 @@ pub trait TokenStatements {
         jti: &str,
         at: i64,
     ) -> impl Future<Output = Result<Blacklisting, Self::Error>>;
+
+    /// Moves a session on after a rotation: marks `old` rotated at `step.at` (unless it was
+    /// already: a retry within the reuse interval does not extend it), puts `new` in the
+    /// session, stamps the session's last use and newest expiry, and keeps the access token.
+    /// Stores that keep no sessions (Django's schema) do nothing.
+    fn advance_session(
+        &self,
+        old: &str,
+        new: &str,
+        step: &SessionStep,
+    ) -> impl Future<Output = Result<(), Self::Error>> {
+        let _ = (old, new, step);
+        std::future::ready(Ok(()))
+    }
 }
 
 /// Blacklists `token`: records it (it may have been minted elsewhere, as simplejwt's
@@ -91,6 +109,11 @@ impl RotationRequest {
             return Ok(Rotation::AlreadyBlacklisted);
         }
         statements.record_issued(&self.new).await?;
+        if let Some(step) = &self.session {
+            statements
+                .advance_session(&self.old.jti, &self.new.jti, step)
+                .await?;
+        }
         Ok(Rotation::Rotated {
             old_blacklisted: self.blacklist_old,
         })
@@ -129,6 +152,18 @@ mod tests {
                 self.blacklisted.borrow_mut().insert(jti.to_owned()),
             )))
         }
+
+        async fn advance_session(
+            &self,
+            old: &str,
+            new: &str,
+            step: &SessionStep,
+        ) -> Result<(), ()> {
+            self.log
+                .borrow_mut()
+                .push(format!("advance {} {old} -> {new}", step.session_id));
+            Ok(())
+        }
     }
 
     fn ready<T>(work: impl Future<Output = T>) -> T {
@@ -151,6 +186,7 @@ mod tests {
             new: token(new),
             blacklist_old,
             at: 10,
+            session: None,
         }
     }
 
@@ -179,6 +215,33 @@ mod tests {
         let outcome = ready(request("a", "c", true).run(&memory)).unwrap();
         assert_eq!(outcome, Rotation::AlreadyBlacklisted);
         assert!(!outcome.keeps_writes());
+        assert_eq!(*memory.log.borrow(), ["record a", "blacklist a"]);
+    }
+
+    #[test]
+    fn a_rotation_in_a_session_moves_the_session_on_after_recording_new() {
+        let memory = Memory::default();
+        let mut rotation = request("a", "b", true);
+        rotation.session = Some(SessionStep {
+            session_id: "s".to_owned(),
+            at: 10,
+            expires_at: 200,
+            access: crate::AccessRecord {
+                jti: "x".to_owned(),
+                expires_at: 20,
+            },
+        });
+        ready(rotation.run(&memory)).unwrap();
+        assert_eq!(
+            *memory.log.borrow(),
+            ["record a", "blacklist a", "record b", "advance s a -> b"]
+        );
+        memory.log.borrow_mut().clear();
+        // The loser of a race moves nothing on.
+        assert_eq!(
+            ready(rotation.run(&memory)).unwrap(),
+            Rotation::AlreadyBlacklisted
+        );
         assert_eq!(*memory.log.borrow(), ["record a", "blacklist a"]);
     }
 

@@ -149,6 +149,8 @@ async fn level(
                     new: new.clone(),
                     blacklist_old: true,
                     at: now,
+                    // Tokens of no session: the store's rotation as before sessions.
+                    session: None,
                 };
                 let t0 = Instant::now();
                 match refresh(store.as_ref(), request, user_id).await {

@@ -621,6 +621,8 @@ pub async fn django_export_for_import(source: &dyn Store, users: &Users, target:
         last_login: None,
         id_claim: None,
         email: None,
+        tokens_valid_after: 0,
+        access_denied_until: 0,
     };
     assert_eq!(snapshot.users, vec![alice.clone(), bob.clone()]);
     assert_eq!(

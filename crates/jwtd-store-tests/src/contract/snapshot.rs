@@ -7,8 +7,9 @@ use crate::{BLACKLISTED_AND_ROTATED, DAY, T0, Users, create, new_user, rotation,
 
 /// `export` then `import` copies every row unchanged, and the copy behaves as the original:
 /// the blacklist holds, rotation of a blacklisted token fails, users log in under their old ids,
-/// and no new user gets the id of a deleted one. A second import is refused. `source_users`
-/// writes the source's users (Django's, for `jwtd import-django`); the target is jwtd's own.
+/// no new user gets the id of a deleted one, and a logged-out user keeps `tokens_valid_after`.
+/// A second import is refused. `source_users` writes the source's users (Django's, for
+/// `jwtd import-django`); the target is jwtd's own.
 pub async fn copy_preserves_everything(
     source: &dyn Store,
     source_users: &Users,
@@ -25,6 +26,15 @@ pub async fn copy_preserves_everything(
         )
         .await;
     let carol = source_users.create(source, "carol", T0 + 2).await;
+    if !source_users.is_django() {
+        // Bob was logged out everywhere (he has no tokens): the copy keeps his
+        // tokens_valid_after, or it would let his old access tokens back in.
+        assert_eq!(source.end_all_sessions(bob.id, T0 + 5).await.unwrap(), 0);
+    }
+    let bob = source.user_by_id(bob.id).await.unwrap().unwrap();
+    if !source_users.is_django() {
+        assert_eq!(bob.tokens_valid_after, T0 + 5);
+    }
     source.record_login(alice.id, T0 + 10).await.unwrap();
     let first = token("alice-1", Some(alice.id), T0 + 10, T0 + 10 + DAY);
     let second = token("alice-2", Some(alice.id), T0 + 20, T0 + 20 + DAY);
@@ -143,6 +153,8 @@ pub async fn import_refuses_a_store_with_data(store: &dyn Store, users: &Users) 
             last_login: None,
             id_claim: None,
             email: None,
+            tokens_valid_after: 0,
+            access_denied_until: 0,
         }],
         last_user_id: 42,
         issued: vec![token("zed-1", Some(42), T0, T0 + DAY)],

@@ -74,6 +74,9 @@ django_tests!(
     django_upgrade_password_is_compare_and_set => django_upgrade_password_is_compare_and_set,
     django_odd_claims_and_passwords => django_odd_claims_and_passwords,
     django_keys_are_refused => django_keys_are_refused,
+    django_sessions_are_not_kept => django_sessions_are_not_kept,
+    django_logout_all_blacklists_the_users_tokens =>
+        django_logout_all_blacklists_the_users_tokens,
 );
 
 /// A deleted user's tokens stay blacklistable, and every row naming them has no owner (Django's

@@ -57,6 +57,17 @@ contract_tests!(
     delete_a_key,
     set_state_of_an_unknown_kid_conflicts,
     two_active_keys_conflict,
+    start_session_records_the_token_in_its_session,
+    sessions_are_listed_live_and_newest_first,
+    rotation_in_a_session_moves_it_on,
+    touch_session_stamps_the_last_use,
+    end_session_revokes_the_session,
+    end_session_of_an_expired_session_is_false,
+    end_all_sessions_logs_the_user_out_everywhere,
+    change_password_revokes_everything,
+    deny_access_and_is_access_denied,
+    flush_expired_removes_expired_sessions_and_denials,
+    flush_expired_forgets_expired_access_tokens_of_live_sessions,
 );
 
 /// Copying (`export` then `import`) in every direction between the two backends.

@@ -16,8 +16,10 @@ use jwtd_store::{
 };
 use jwtd_store_postgres::{DjangoPostgresStore, PostgresOptions, PostgresStore};
 use jwtd_store_tests::contract::{
-    blacklist_tokens_of_a_deleted_user, concurrent_key_rotations, concurrent_rotation,
-    durable_check, durable_write, many_rotations_at_once, stored_key, two_stores_see_each_other,
+    blacklist_tokens_of_a_deleted_user, concurrent_count_attempts, concurrent_end_session,
+    concurrent_key_rotations, concurrent_rotation, concurrent_rotation_in_a_session,
+    count_attempt_counts_per_window, durable_check, durable_write, logout_all_racing_the_sessions,
+    many_rotations_at_once, stored_key, two_stores_see_each_other,
 };
 use jwtd_store_tests::django::Django;
 use jwtd_store_tests::postgres::TestDatabase;
@@ -149,7 +151,8 @@ async fn blacklist_tokens_of_a_deleted_user_clears_the_owner() {
     }
 }
 
-/// Refresh tokens are never stored whole: the tables hold the `jti` and times, nothing longer.
+/// Refresh tokens are never stored whole: the tables hold the `jti` and times, nothing longer
+/// (and a token's session and rotation time, and for access tokens only their `jti` and `exp`).
 #[tokio::test]
 async fn tokens_are_not_stored_whole() {
     let Some((_db, _store, client)) = written().await else {
@@ -159,7 +162,7 @@ async fn tokens_are_not_stored_whole() {
         &client,
         "SELECT table_name || '.' || column_name FROM information_schema.columns
          WHERE table_schema = current_schema()
-           AND table_name IN ('issued_tokens', 'blacklisted_tokens')
+           AND table_name IN ('issued_tokens', 'blacklisted_tokens', 'denied_access_tokens')
          ORDER BY 1",
     )
     .await;
@@ -168,9 +171,13 @@ async fn tokens_are_not_stored_whole() {
         [
             "blacklisted_tokens.blacklisted_at",
             "blacklisted_tokens.jti",
+            "denied_access_tokens.expires_at",
+            "denied_access_tokens.jti",
             "issued_tokens.expires_at",
             "issued_tokens.issued_at",
             "issued_tokens.jti",
+            "issued_tokens.rotated_at",
+            "issued_tokens.session_id",
             "issued_tokens.user_id",
         ]
     );
@@ -200,6 +207,84 @@ async fn many_rotations_at_once_two_instances() {
         return;
     };
     many_rotations_at_once(&instances, &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_in_a_session_one_store() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    concurrent_rotation_in_a_session(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// Rotations in one session racing from two instances: exactly one moves the session on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_in_a_session_two_instances() {
+    let Some((_db, instances)) = two_instances().await else {
+        return;
+    };
+    concurrent_rotation_in_a_session(&instances, &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_end_session_one_store() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    concurrent_end_session(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// Logouts of one session racing from two instances: exactly one ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_end_session_two_instances() {
+    let Some((_db, instances)) = two_instances().await else {
+        return;
+    };
+    concurrent_end_session(&instances, &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logout_all_racing_the_sessions_one_store() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    logout_all_racing_the_sessions(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// A logout-all on one instance racing the user's rotations and logouts on another: the row
+/// locks must be taken in one order, or PostgreSQL breaks a deadlock by failing one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logout_all_racing_the_sessions_two_instances() {
+    let Some((_db, instances)) = two_instances().await else {
+        return;
+    };
+    logout_all_racing_the_sessions(&instances, &Users::Store).await;
+}
+
+/// Several instances on one database share their login throttles through it.
+#[tokio::test]
+async fn count_attempt_counts_per_window_on_postgres() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    count_attempt_counts_per_window(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_count_attempts_one_store() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    concurrent_count_attempts(&[Arc::new(store)]).await;
+}
+
+/// Attempts counted at once by two instances: none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_count_attempts_two_instances() {
+    let Some((_db, instances)) = two_instances().await else {
+        return;
+    };
+    concurrent_count_attempts(&instances).await;
 }
 
 /// Key rotations racing from two instances: exactly one applies each round.
@@ -324,7 +409,7 @@ async fn concurrent_migrations() {
         "SELECT version FROM jwtd_schema_migrations ORDER BY version",
     )
     .await;
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     let alice = create(stores[3].as_ref(), "alice", T0).await;
     assert_eq!(stores[5].user_by_id(alice.id).await.unwrap(), Some(alice));
 }

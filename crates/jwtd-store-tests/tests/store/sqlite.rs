@@ -9,8 +9,10 @@ use jwtd_store::django::DjangoNames;
 use jwtd_store::{Blacklisting, KeyChange, KeyUpdate, Store, StoreError, StoredKeyState, UserId};
 use jwtd_store_sqlite::{DjangoSqliteStore, SqliteStore};
 use jwtd_store_tests::contract::{
-    blacklist_tokens_of_a_deleted_user, concurrent_key_rotations, concurrent_rotation,
-    durable_check, durable_write, many_rotations_at_once, stored_key, two_stores_see_each_other,
+    blacklist_tokens_of_a_deleted_user, concurrent_end_session, concurrent_key_rotations,
+    concurrent_rotation, concurrent_rotation_in_a_session, count_attempt_is_not_shared,
+    durable_check, durable_write, logout_all_racing_the_sessions, many_rotations_at_once,
+    stored_key, two_stores_see_each_other,
 };
 use jwtd_store_tests::disk::{SmallDisk, fill, is_root};
 use jwtd_store_tests::django::Django;
@@ -93,6 +95,55 @@ async fn many_rotations_at_once_two_stores() {
     let (_dir, first) = fresh().await;
     let second = SqliteStore::open(first.path()).unwrap();
     many_rotations_at_once(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_in_a_session_one_store() {
+    let (_dir, store) = fresh().await;
+    concurrent_rotation_in_a_session(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// Rotations in one session racing from two pools on one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotation_in_a_session_two_stores() {
+    let (_dir, first) = fresh().await;
+    let second = SqliteStore::open(first.path()).unwrap();
+    concurrent_rotation_in_a_session(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_end_session_one_store() {
+    let (_dir, store) = fresh().await;
+    concurrent_end_session(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// Logouts of one session racing from two pools on one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_end_session_two_stores() {
+    let (_dir, first) = fresh().await;
+    let second = SqliteStore::open(first.path()).unwrap();
+    concurrent_end_session(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logout_all_racing_the_sessions_one_store() {
+    let (_dir, store) = fresh().await;
+    logout_all_racing_the_sessions(&[Arc::new(store)], &Users::Store).await;
+}
+
+/// A logout-all racing the user's sessions from two pools on one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logout_all_racing_the_sessions_two_stores() {
+    let (_dir, first) = fresh().await;
+    let second = SqliteStore::open(first.path()).unwrap();
+    logout_all_racing_the_sessions(&[Arc::new(first), Arc::new(second)], &Users::Store).await;
+}
+
+/// One SQLite file serves one instance, which keeps its throttles in memory: nothing shared.
+#[tokio::test]
+async fn count_attempt_is_not_shared_on_sqlite() {
+    let (_dir, store) = fresh().await;
+    count_attempt_is_not_shared(&store).await;
 }
 
 /// Key rotations racing from two pools on one file (the server and the CLI, or two processes):
