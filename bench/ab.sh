@@ -6,9 +6,13 @@
 #
 #   bench/ab.sh OLD_JWTD NEW_JWTD          # ROUNDS=3 DURATION=8 CONNECTIONS=32 PORT=18181
 #   MODE=rotate bench/ab.sh OLD_JWTD NEW_JWTD
+#   NEW_ENV="JWTD_REFRESH_TOKEN_REUSE_DETECTION=true" MODE=rotate bench/ab.sh JWTD JWTD
+#                                          # one binary, a setting on one side only
 #
 # MODE=check (default): GET /api/auth/check (forward-auth: token checks and the user lookup)
-# with an HS256 access token, after a 3 s warm-up, on one fresh SQLite database.
+# with an HS256 access token, after a 3 s warm-up, on one fresh SQLite database per side (each
+# binary migrates its own: a newer schema is refused by an older jwtd).
+# OLD_ENV / NEW_ENV: space-separated NAME=value settings for that side's server only.
 # MODE=rotate: POST /api/token/refresh/ with rotation and blacklisting on, each refresh token
 # sent once (bench/wrk/rotate.lua), on a fresh SQLite database per round and side; no warm-up.
 set -euo pipefail
@@ -41,20 +45,32 @@ fresh_db() { # BINARY DIR
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-[ "$MODE" = check ] && fresh_db "$OLD" shared
+if [ "$MODE" = check ]; then
+  fresh_db "$OLD" check-old
+  fresh_db "$NEW" check-new
+fi
 for round in $(seq "$ROUNDS"); do
   for side in old new; do
-    binary=$OLD; [ "$side" = new ] && binary=$NEW
+    binary=$OLD; side_env=${OLD_ENV:-}
+    if [ "$side" = new ]; then binary=$NEW; side_env=${NEW_ENV:-}; fi
+    if [ "$MODE" = check ]; then
+      export JWTD_DATABASE_URL="sqlite://$WORK/check-$side/jwtd.db" JWTD_DATA_DIR="$WORK/check-$side"
+    fi
     if [ "$MODE" = rotate ]; then
       fresh_db "$binary" "$side-$round"
-      # One refresh token per connection plus spares, recorded as a login records them.
+    fi
+    # shellcheck disable=SC2086 # side_env is a list of NAME=value words
+    env $side_env "$binary" serve 2>/dev/null & PID=$!
+    for _ in $(seq 200); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.05; done
+    if [ "$MODE" = rotate ]; then
+      # One refresh token per connection plus spares, each from a login (so each starts a
+      # session where the binary keeps them).
       for _ in $(seq $((CONNECTIONS * 2))); do
-        "$binary" token issue alice |
+        curl -sf -H 'content-type: application/json' \
+          -d '{"username":"alice","password":"benchmark-password"}' "$BASE/api/token/" |
           python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh"])'
       done >"$WORK/tokens"
     fi
-    "$binary" serve 2>/dev/null & PID=$!
-    for _ in $(seq 200); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.05; done
     if [ "$MODE" = check ]; then
       access=$(curl -sf -H 'content-type: application/json' \
         -d '{"username":"alice","password":"benchmark-password"}' "$BASE/api/token/" |

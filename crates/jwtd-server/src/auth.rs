@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jwtd_store::{StoreError, User};
-use jwtd_verify::{ErrorKind, VerifyError};
+use jwtd_verify::{ErrorKind, Verified, VerifyError};
 
 use crate::error::ApiError;
 use crate::state::{AppState, now};
@@ -29,6 +29,10 @@ pub enum AuthError {
     /// The token's revocation claim no longer matches the user's password.
     #[error("password changed")]
     PasswordChanged,
+    /// The token was revoked: issued before the user's logout-all or password change, or
+    /// deny-listed (its session ended, or RFC 7009).
+    #[error("token revoked")]
+    Revoked(Vec<jwtd_token::TokenType>),
     /// The store could not say who the user is.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -37,6 +41,35 @@ pub enum AuthError {
 /// The verified caller.
 #[derive(Debug)]
 pub struct AuthUser(pub User);
+
+/// The verified caller with the token they called with, for endpoints about the caller's own
+/// sessions (which one is "current").
+#[derive(Debug)]
+pub struct Caller {
+    /// The user.
+    pub user: User,
+    /// The access token's `jti`.
+    pub jti: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(&state.config().auth.auth_header_name)
+            .map(|v| v.as_bytes());
+        let (user, verified) = authenticate(state, header, now()).await?;
+        Ok(Caller {
+            user,
+            jti: verified.decoded().jti().map(str::to_owned),
+        })
+    }
+}
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -60,6 +93,15 @@ pub async fn authenticate_header(
     header: Option<&[u8]>,
     now: i64,
 ) -> Result<User, AuthError> {
+    authenticate(state, header, now).await.map(|(user, _)| user)
+}
+
+/// [`authenticate_header`], with the verified token.
+async fn authenticate(
+    state: &AppState,
+    header: Option<&[u8]>,
+    now: i64,
+) -> Result<(User, Verified), AuthError> {
     let verified = state
         .verifier()
         .verify_header_at(header, now)
@@ -82,6 +124,11 @@ pub async fn authenticate_header(
     if !tokens::password_unchanged(state, decoded, &user) {
         return Err(AuthError::PasswordChanged);
     }
+    if tokens::access_revoked(state.store(), decoded, &user).await? {
+        return Err(AuthError::Revoked(
+            state.config().auth.auth_token_types.clone(),
+        ));
+    }
     state.metrics().verified();
-    Ok(user)
+    Ok((user, verified))
 }

@@ -119,7 +119,7 @@ impl Fields {
         let values = names.map(|name| match char_field(self.0.get(name)) {
             Ok(value) => value,
             Err(message) => {
-                errors.push((name.to_owned(), message));
+                errors.push((name.to_owned(), message.into()));
                 String::new()
             }
         });

@@ -21,7 +21,7 @@ use crate::tokens::{LoginError, RefreshError};
 #[derive(Debug)]
 pub enum ApiError {
     /// Field errors, in serializer field order: `{"field":["message"]}`.
-    Fields(Vec<(String, &'static str)>),
+    Fields(Vec<(String, std::borrow::Cow<'static, str>)>),
     /// A body that is not an object: `{"non_field_errors":[message]}`.
     NonField(String),
     /// A body the declared parser could not read: `{"detail":"JSON parse error - ..."}`.
@@ -42,6 +42,8 @@ pub enum ApiError {
     NoUserId,
     /// A protected endpoint refused the caller.
     Auth(AuthError),
+    /// `/api/token/introspect/` without the configured bearer secret.
+    IntrospectionRefused,
     /// The method is not served here.
     MethodNotAllowed(Method),
     /// No such path.
@@ -133,7 +135,7 @@ impl ApiError {
             ApiError::Fields(errors) => {
                 let mut body = Map::new();
                 for (field, message) in errors {
-                    body.insert(field.clone(), json!([message]));
+                    body.insert(field.clone(), json!([message.as_ref()]));
                 }
                 (StatusCode::BAD_REQUEST, Value::Object(body))
             }
@@ -176,6 +178,10 @@ impl ApiError {
                 detail(&format!("Method \"{method}\" not allowed.")),
             ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::IntrospectionRefused => (
+                StatusCode::UNAUTHORIZED,
+                detail("Invalid introspection credentials."),
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 detail("Service temporarily unavailable."),
@@ -232,6 +238,19 @@ fn auth_answer(error: &AuthError) -> (StatusCode, Value) {
         AuthError::UserNotFound => detail_code("User not found", "user_not_found"),
         AuthError::UserInactive => detail_code("User is inactive", "user_inactive"),
         AuthError::PasswordChanged => password_changed(),
+        // As simplejwt answers a blacklisted token for each of `AUTH_TOKEN_CLASSES`.
+        AuthError::Revoked(token_types) => json!({
+            "detail": "Given token not valid for any token type",
+            "code": "token_not_valid",
+            "messages": token_types
+                .iter()
+                .map(|token_type| json!({
+                    "token_class": token_type.class_name(),
+                    "token_type": token_type.as_str(),
+                    "message": TokenError::Blacklisted.to_string(),
+                }))
+                .collect::<Vec<_>>(),
+        }),
     };
     (StatusCode::UNAUTHORIZED, body)
 }

@@ -1,12 +1,12 @@
 //! HTTP handlers: extract, call one service function, shape the response. No SQL, no crypto.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 
-use crate::auth::{AuthUser, authenticate_header};
+use crate::auth::{AuthUser, Caller, authenticate_header};
 use crate::body::Fields;
 use crate::client::ClientAddr;
 use crate::error::ApiError;
@@ -18,15 +18,29 @@ fn client_ip(client: Option<Extension<ClientAddr>>) -> Option<std::net::IpAddr> 
     client.map(|Extension(ClientAddr(ip))| ip)
 }
 
+/// Where the request comes from, for its session: the attributed client address and the
+/// `User-Agent`.
+pub(crate) fn origin(client: Option<Extension<ClientAddr>>, headers: &HeaderMap) -> tokens::Origin {
+    tokens::Origin {
+        ip: client_ip(client),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
 /// `POST /api/token/`.
 pub async fn obtain_pair(
     State(state): State<AppState>,
     client: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
     let login_field = state.config().users.username_field.as_str();
     let [username, password] = fields.strings([login_field, "password"])?;
-    let pair = tokens::obtain_pair(&state, &username, password, client_ip(client), now()).await?;
+    let origin = origin(client, &headers);
+    let pair = tokens::login_pair(&state, &username, password, &origin, now()).await?;
     Ok(Json(
         json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
     ))
@@ -35,10 +49,13 @@ pub async fn obtain_pair(
 /// `POST /api/token/refresh/`.
 pub async fn refresh(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
     let [token] = fields.strings(["refresh"])?;
-    let refreshed = tokens::refresh(&state, &token, now()).await?;
+    let origin = origin(client, &headers);
+    let refreshed = tokens::refresh_from(&state, &token, &origin, now()).await?;
     let mut body = Map::new();
     body.insert("access".to_owned(), Value::String(refreshed.access.token));
     if let Some(refresh) = refreshed.refresh {
@@ -271,4 +288,107 @@ pub fn options_metadata(
         "actions": { "POST": fields },
     }))
     .into_response()
+}
+
+/// `GET /api/sessions/`: the caller's live sessions, newest first.
+pub async fn sessions(
+    State(state): State<AppState>,
+    Caller { user, jti }: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let sessions = state.store().sessions(user.id, now()).await?;
+    let current = match &jti {
+        Some(jti) => state.store().session_of_access(jti).await?,
+        None => None,
+    };
+    let listed: Vec<Value> = sessions
+        .iter()
+        .map(|session| {
+            crate::sessions::session_json(session, current.as_deref() == Some(&session.id))
+        })
+        .collect();
+    Ok(Json(Value::Array(listed)))
+}
+
+/// `DELETE /api/sessions/{id}/`: ends one of the caller's sessions; 404 for any id that is not
+/// a live session of theirs (another user's included, so ids cannot be probed).
+pub async fn end_session(
+    State(state): State<AppState>,
+    Caller { user, .. }: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store().end_session(&id, Some(user.id), now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// `POST /api/sessions/logout-all/`: ends every session of the caller and refuses every access
+/// token issued so far.
+pub async fn logout_all(
+    State(state): State<AppState>,
+    Caller { user, .. }: Caller,
+) -> Result<StatusCode, ApiError> {
+    let ended = state.store().end_all_sessions(user.id, now()).await?;
+    tracing::info!(user_id = user.id, sessions = ended, "logged out everywhere");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/password/change/`: `{"old_password", "new_password"}` → a fresh pair.
+pub async fn change_password(
+    State(state): State<AppState>,
+    Caller { user, .. }: Caller,
+    client: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [old_password, new_password] = fields.strings(["old_password", "new_password"])?;
+    let origin = origin(client, &headers);
+    let pair =
+        crate::sessions::change_password(&state, &user, old_password, new_password, &origin, now())
+            .await?;
+    Ok(Json(
+        json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
+    ))
+}
+
+/// `POST /api/token/revoke/` (RFC 7009): `token` (form or JSON), optional `token_type_hint`
+/// (the type is read from the token itself). `200 {}` whatever the token was.
+pub async fn revoke(
+    State(state): State<AppState>,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    let [token] = fields.strings(["token"])?;
+    crate::sessions::revoke(&state, &token, now()).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/token/introspect/` (RFC 7662), behind `Authorization: Bearer
+/// <introspection_token>`; 404 when no introspection token is configured.
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Result<Json<Value>, ApiError> {
+    use secrecy::ExposeSecret;
+    let Some(secret) = &state.config().sessions.introspection_token else {
+        return Err(ApiError::NotFound);
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+        .unwrap_or_default();
+    // Compared in constant time: the secret must not leak through response timing.
+    if aws_lc_rs::constant_time::verify_slices_are_equal(
+        presented,
+        secret.expose_secret().as_bytes(),
+    )
+    .is_err()
+    {
+        return Err(ApiError::IntrospectionRefused);
+    }
+    let [token] = fields.strings(["token"])?;
+    Ok(Json(
+        crate::sessions::introspect(&state, &token, now()).await?,
+    ))
 }

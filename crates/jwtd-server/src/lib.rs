@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod password;
 pub mod router;
 pub mod server;
+pub mod sessions;
 pub mod state;
 pub mod throttle;
 pub mod tokens;

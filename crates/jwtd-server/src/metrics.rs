@@ -132,6 +132,7 @@ struct Inner {
     timeouts: Counter,
     issued: Family<TypeLabels, Counter>,
     refreshed: Counter,
+    reuse_detected: Counter,
     verified: Counter,
     rejected: Family<ReasonLabels, Counter>,
     logins: Family<OutcomeLabels, Counter>,
@@ -157,6 +158,7 @@ impl Metrics {
         let timeouts = Counter::default();
         let issued = Family::<TypeLabels, Counter>::default();
         let refreshed = Counter::default();
+        let reuse_detected = Counter::default();
         let verified = Counter::default();
         let rejected = Family::<ReasonLabels, Counter>::default();
         let logins = Family::<OutcomeLabels, Counter>::default();
@@ -197,6 +199,11 @@ impl Metrics {
             refreshed.clone(),
         );
         registry.register(
+            "refresh_token_reuse_detected",
+            "Sessions revoked because a rotated refresh token was presented again",
+            reuse_detected.clone(),
+        );
+        registry.register(
             "tokens_verified",
             "Tokens accepted by /api/token/verify/, protected endpoints and /api/auth/check",
             verified.clone(),
@@ -235,6 +242,7 @@ impl Metrics {
             timeouts,
             issued,
             refreshed,
+            reuse_detected,
             verified,
             rejected,
             logins,
@@ -302,6 +310,11 @@ impl Metrics {
     /// A refresh succeeded.
     pub fn refreshed(&self) {
         self.0.refreshed.inc();
+    }
+
+    /// A session was revoked for the reuse of a rotated refresh token.
+    pub fn session_reuse(&self) {
+        self.0.reuse_detected.inc();
     }
 
     /// A token was accepted.

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get, post};
+use axum::routing::{MethodRouter, any, delete, get, post};
 use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower::util::option_layer;
@@ -107,6 +107,18 @@ fn protected_route(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
         ))
 }
 
+/// An endpoint about the caller's own account (sessions, password): `no-store`, and other
+/// methods refused after authentication, as DRF does, with `Allow: <allow>, OPTIONS`.
+fn account_route(route: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
+    route
+        .fallback(handlers::protected_method_not_allowed)
+        .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
+            header::ALLOW,
+            HeaderValue::from_static(allow),
+        ))
+        .layer::<_, Infallible>(no_store())
+}
+
 /// Adds a route under `path` and under `path` without its trailing slash.
 fn both_slashes(
     router: Router<AppState>,
@@ -155,7 +167,7 @@ async fn api_limits(State(limits): State<ApiLimits>, request: Request, next: Nex
 pub fn router(state: AppState) -> Router {
     let server = &state.config().server;
     let limits = server.limits;
-    let routes: [(&str, MethodRouter<AppState>); 10] = [
+    let routes: [(&str, MethodRouter<AppState>); 16] = [
         (
             "/api/token/",
             token_view(post(handlers::obtain_pair), &OBTAIN_PAIR),
@@ -179,6 +191,34 @@ pub fn router(state: AppState) -> Router {
         (
             "/api/token/sliding/refresh/",
             token_view(post(handlers::refresh_sliding), &REFRESH_SLIDING),
+        ),
+        (
+            "/api/token/revoke/",
+            post(handlers::revoke)
+                .fallback(handlers::token_method_not_allowed)
+                .layer::<_, Infallible>(no_store()),
+        ),
+        (
+            "/api/token/introspect/",
+            post(handlers::introspect)
+                .fallback(handlers::token_method_not_allowed)
+                .layer::<_, Infallible>(no_store()),
+        ),
+        (
+            "/api/sessions/",
+            account_route(get(handlers::sessions), "GET, HEAD, OPTIONS"),
+        ),
+        (
+            "/api/sessions/logout-all/",
+            account_route(post(handlers::logout_all), "POST, OPTIONS"),
+        ),
+        (
+            "/api/sessions/{id}/",
+            account_route(delete(handlers::end_session), "DELETE, OPTIONS"),
+        ),
+        (
+            "/api/password/change/",
+            account_route(post(handlers::change_password), "POST, OPTIONS"),
         ),
         ("/hello/", protected_route(get(handlers::hello))),
         ("/api/me/", protected_route(get(handlers::me))),

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use jwtd_store::{Store, StoreError};
 
 /// A rate such as `10/min`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +69,16 @@ impl std::fmt::Display for Rate {
     }
 }
 
+/// The username as a shared counter's key: at most 256 bytes (on a character boundary), so a
+/// client cannot make the database keep arbitrarily long keys.
+fn shared_name(username: &str) -> &str {
+    let mut end = username.len().min(256);
+    while !username.is_char_boundary(end) {
+        end -= 1;
+    }
+    &username[..end]
+}
+
 /// How often stale keys are dropped from memory, in checks.
 const SWEEP_EVERY: u64 = 4096;
 
@@ -98,6 +109,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 pub struct LoginThrottle {
     per_address: Option<Limiter<IpAddr>>,
     per_username: Option<Limiter<String>>,
+    rates: (Option<Rate>, Option<Rate>),
     checks: AtomicU64,
 }
 
@@ -116,8 +128,57 @@ impl LoginThrottle {
         LoginThrottle {
             per_address: per_address.map(Limiter::new),
             per_username: per_username.map(Limiter::new),
+            rates: (per_address, per_username),
             checks: AtomicU64::new(0),
         }
+    }
+
+    /// Counts one login attempt in this process ([`check`](Self::check)) and, when the store
+    /// shares counters between instances (PostgreSQL), in the database too, so that N instances
+    /// do not give an attacker N times the attempts. The shared count is a fixed window of the
+    /// rate's period (at most twice the rate across a window boundary); the per-process bucket
+    /// still smooths bursts. `Ok(Err(wait))` when throttled.
+    pub async fn check_shared(
+        &self,
+        store: &dyn Store,
+        address: Option<IpAddr>,
+        username: &str,
+        now: i64,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        if let Err(wait) = self.check(address, username) {
+            return Ok(Err(wait));
+        }
+        let keys = [
+            (
+                self.rates.0,
+                address.map(|address| format!("address:{address}")),
+            ),
+            (
+                self.rates.1,
+                Some(format!("username:{}", shared_name(username))),
+            ),
+        ];
+        let mut longest: Option<i64> = None;
+        for (rate, key) in keys {
+            let (Some(rate), Some(key)) = (rate, key) else {
+                continue;
+            };
+            let period = i64::try_from(rate.per.as_secs()).unwrap_or(i64::MAX).max(1);
+            let window_start = now - now.rem_euclid(period);
+            match store.count_attempt(&key, window_start).await? {
+                // The store keeps no shared counters: this process's bucket is the throttle.
+                None => return Ok(Ok(())),
+                Some(attempts) if attempts > u64::from(rate.count.get()) => {
+                    let wait = window_start + period - now;
+                    longest = Some(longest.map_or(wait, |longest| longest.max(wait)));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(match longest {
+            Some(wait) => Err(Duration::from_secs(u64::try_from(wait).unwrap_or(1).max(1))),
+            None => Ok(()),
+        })
     }
 
     /// Counts one login attempt. `Err(wait)` when either limit is exhausted: how long until the

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use jwtd_store::{
-    Blacklisting, ClaimValue, IdClaimKind, Store, StoreError, TokenRecord, User, UserId,
+    AccessRecord, Blacklisting, ClaimValue, IdClaimKind, NewSession, Session, SessionStep, Store,
+    StoreError, TokenRecord, TokenState, USER_AGENT_MAX, User, UserId,
 };
 use jwtd_token::{Decoded, Issued, Pair, Subject, TokenEngine, TokenError, TokenType, UserIdClaim};
 use serde_json::Value;
@@ -67,6 +68,16 @@ pub struct Refreshed {
     pub refresh: Option<Issued>,
 }
 
+/// Where a login or refresh comes from: the client address (as the trusted-proxy settings
+/// resolve it) and the `User-Agent`, kept with a session and named in reuse warnings.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// The client address.
+    pub ip: Option<IpAddr>,
+    /// The `User-Agent` header, when it is text.
+    pub user_agent: Option<String>,
+}
+
 /// Checks credentials: one answer and one hash's cost for unknown, wrong and inactive alike.
 /// Every attempt counts against the login throttles of `client` and `username` first.
 pub async fn authenticate(
@@ -77,7 +88,8 @@ pub async fn authenticate(
 ) -> Result<User, LoginError> {
     state
         .throttle()
-        .check(client, username)
+        .check_shared(state.store(), client, username, crate::state::now())
+        .await?
         .map_err(LoginError::Throttled)?;
     let user = if state.config().users.login_by_email() {
         state.store().user_by_email(username).await?
@@ -207,26 +219,78 @@ async fn after_login(state: &AppState, user: &User, now: i64) -> Result<(), Stor
     Ok(())
 }
 
-/// `POST /api/token/`.
-pub async fn obtain_pair(
+/// `POST /api/token/`, from `origin`: a pair that starts a session.
+pub async fn login_pair(
     state: &AppState,
     username: &str,
     password: String,
-    client: Option<IpAddr>,
+    origin: &Origin,
     now: i64,
 ) -> Result<Pair, LoginError> {
-    let user = authenticate(state, username, password, client).await?;
-    let pair = state
-        .engine()
-        .issue_pair_for(&subject(state, &user).await?, now)?;
-    state.metrics().issued(TokenType::Access.as_str());
-    state.metrics().issued(TokenType::Refresh.as_str());
-    state
-        .store()
-        .record_issued(&record(&pair.refresh, Some(user.id)))
-        .await?;
+    let user = authenticate(state, username, password, origin.ip).await?;
+    let pair = start_session(state, &user, origin, now).await?;
     after_login(state, &user, now).await?;
     Ok(pair)
+}
+
+/// Issues `user` a pair that starts a new session, capped at `session_lifetime` from now, and
+/// records both in one write.
+pub(crate) async fn start_session(
+    state: &AppState,
+    user: &User,
+    origin: &Origin,
+    now: i64,
+) -> Result<Pair, LoginError> {
+    let cap = state
+        .config()
+        .sessions
+        .lifetime
+        .map(|lifetime| now + lifetime);
+    let pair = state
+        .engine()
+        .issue_pair_until(&subject(state, user).await?, now, cap)?;
+    state.metrics().issued(TokenType::Access.as_str());
+    state.metrics().issued(TokenType::Refresh.as_str());
+    let session = NewSession {
+        session: Session {
+            id: new_session_id(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: pair.refresh.expires_at,
+            user_agent: origin.user_agent.as_deref().map(cut_user_agent),
+            ip: origin.ip.map(|ip| ip.to_string()),
+            ended_at: None,
+        },
+        access: access_record(&pair.access),
+    };
+    state
+        .store()
+        .start_session(&session, &record(&pair.refresh, Some(user.id)))
+        .await?;
+    Ok(pair)
+}
+
+/// A new session id: 128 random bits as 32 hex characters, like a `jti`.
+fn new_session_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A `User-Agent` cut to [`USER_AGENT_MAX`] bytes, on a character boundary.
+fn cut_user_agent(user_agent: &str) -> String {
+    let mut end = user_agent.len().min(USER_AGENT_MAX);
+    while !user_agent.is_char_boundary(end) {
+        end -= 1;
+    }
+    user_agent[..end].to_owned()
+}
+
+/// What revoking an issued access token needs of it.
+fn access_record(access: &Issued) -> AccessRecord {
+    AccessRecord {
+        jti: access.jti.clone(),
+        expires_at: access.expires_at,
+    }
 }
 
 /// `POST /api/token/sliding/`.
@@ -313,6 +377,31 @@ impl Claimed {
     }
 }
 
+/// Whether `decoded`, an access or sliding token of `user`, was revoked: issued (`iat`) before
+/// the user's `tokens_valid_after` (logout-all, a password change, a deactivation), or
+/// deny-listed by its `jti` (RFC 7009, or its session ended).
+pub(crate) async fn access_revoked(
+    store: &dyn Store,
+    decoded: &Decoded,
+    user: &User,
+) -> Result<bool, StoreError> {
+    if user.tokens_valid_after > 0 {
+        let issued_at = decoded.claims().get("iat").and_then(Value::as_f64);
+        // A token without `iat` cannot show it is newer than the revocation.
+        if issued_at.is_none_or(|iat| iat < user.tokens_valid_after as f64) {
+            return Ok(true);
+        }
+    }
+    // Only a token expiring no later than the user's latest deny-listed one can be on the
+    // deny-list: everybody else's requests skip the lookup.
+    match (decoded.jti(), decoded.expires_at()) {
+        (Some(jti), Some(exp)) if exp <= user.access_denied_until => {
+            store.is_access_denied(jti).await
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Whether `decoded`'s revocation claim still matches `user`'s password, when
 /// `check_revoke_token` is on.
 pub(crate) fn password_unchanged(state: &AppState, decoded: &Decoded, user: &User) -> bool {
@@ -349,13 +438,51 @@ async fn require_active_owner(
     Ok(user)
 }
 
-/// `POST /api/token/refresh/`.
-pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshed, RefreshError> {
-    let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
+/// `POST /api/token/refresh/` from `origin`: simplejwt's refresh, with the session rules of
+/// sessions.md (reuse detection, the retry interval, the idle timeout and the lifetime cap).
+pub async fn refresh_from(
+    state: &AppState,
+    token: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Refreshed, RefreshError> {
+    let decoded = state
+        .engine()
+        .decode(token, now)
+        .inspect_err(|e| state.note_token_error(*e))?;
+    // simplejwt consults the blacklist before the token type.
+    let known = match decoded.jti() {
+        Some(jti) => state.store().token_state(jti).await?,
+        None => TokenState::default(),
+    };
+    if known.blacklisted {
+        return presented_again(state, token, &decoded, known, origin, now).await;
+    }
+    decoded.check(Some(TokenType::Refresh))?;
     let owner = require_active_owner(state, token, &decoded, now).await?;
+    if let Some(session) = &known.session {
+        require_usable(state, session, now).await?;
+    }
     let access = state.engine().access_from(&decoded, now)?;
     let settings = &state.config().tokens;
     if !settings.rotate_refresh_tokens {
+        if let Some(session) = &known.session {
+            let step = step(session, session.expires_at, &access, now);
+            match state.store().touch_session(&step).await {
+                Ok(true) => {}
+                // The session ended while this refresh ran (a logout-all, a reuse elsewhere).
+                Ok(false) => return Err(TokenError::Blacklisted.into()),
+                // A refresh without rotation only reads what decides it, so it keeps working
+                // while the store cannot write (a full disk), as it did before sessions: the
+                // session's last use and this access token are then not recorded, and ending
+                // the session later cannot deny-list it (it dies at its `exp`, or with
+                // logout-all's `tokens_valid_after`).
+                Err(StoreError::Unavailable(reason)) => {
+                    tracing::warn!(%reason, session = %session.id, "session not stamped");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         state.metrics().issued(TokenType::Access.as_str());
         state.metrics().refreshed();
         return Ok(Refreshed {
@@ -363,7 +490,7 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
             refresh: None,
         });
     }
-    let successor = state.engine().rotate(&decoded, now)?;
+    let successor = successor(state, &decoded, known.session.as_ref(), now)?;
     let outcome = state
         .store()
         .rotate(jwtd_store::RotationRequest {
@@ -371,32 +498,175 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<Refreshe
             new: record(&successor, Some(owner.id)),
             blacklist_old: settings.blacklist_after_rotation,
             at: now,
+            session: known
+                .session
+                .as_ref()
+                .map(|session| step(session, successor.expires_at, &access, now)),
         })
         .await?;
     match outcome {
-        jwtd_store::Rotation::Rotated { .. } => {
-            state.metrics().issued(TokenType::Access.as_str());
-            state.metrics().issued(TokenType::Refresh.as_str());
-            state.metrics().refreshed();
-            Ok(Refreshed {
-                access,
-                refresh: Some(successor),
-            })
+        jwtd_store::Rotation::Rotated { .. } => Ok(rotated(state, access, successor)),
+        // Another request rotated this token first: exactly one wins (B5). The loser presented
+        // a rotated token, which reuse detection judges like any other.
+        jwtd_store::Rotation::AlreadyBlacklisted => {
+            let known = state
+                .store()
+                .token_state(decoded.jti().ok_or(TokenError::NoId)?)
+                .await?;
+            presented_again(state, token, &decoded, known, origin, now).await
         }
-        // Another request rotated this token first: exactly one wins (B5).
-        jwtd_store::Rotation::AlreadyBlacklisted => Err(TokenError::Blacklisted.into()),
     }
+}
+
+/// A successful rotation's answer, counted.
+fn rotated(state: &AppState, access: Issued, successor: Issued) -> Refreshed {
+    state.metrics().issued(TokenType::Access.as_str());
+    state.metrics().issued(TokenType::Refresh.as_str());
+    state.metrics().refreshed();
+    Refreshed {
+        access,
+        refresh: Some(successor),
+    }
+}
+
+/// The successor of `decoded`, its `exp` capped at its session's `session_lifetime`.
+fn successor(
+    state: &AppState,
+    decoded: &Decoded,
+    session: Option<&Session>,
+    now: i64,
+) -> Result<Issued, TokenError> {
+    let cap = state
+        .config()
+        .sessions
+        .lifetime
+        .zip(session)
+        .map(|(lifetime, session)| session.created_at + lifetime);
+    state.engine().rotate_until(decoded, now, cap)
+}
+
+/// What a refresh in `session` at `now` tells the store.
+fn step(session: &Session, expires_at: i64, access: &Issued, now: i64) -> SessionStep {
+    SessionStep {
+        session_id: session.id.clone(),
+        at: now,
+        expires_at,
+        access: access_record(access),
+    }
+}
+
+/// A session may be refreshed: live, used within `session_idle_timeout`, and younger than
+/// `session_lifetime`. One past either is ended now, and the refresh refused as blacklisted.
+async fn require_usable(state: &AppState, session: &Session, now: i64) -> Result<(), RefreshError> {
+    if !session.is_live(now) {
+        return Err(TokenError::Blacklisted.into());
+    }
+    let settings = &state.config().sessions;
+    let idle = settings
+        .idle_timeout
+        .is_some_and(|timeout| now - session.last_used_at > timeout);
+    let too_old = settings
+        .lifetime
+        .is_some_and(|lifetime| now >= session.created_at + lifetime);
+    if idle || too_old {
+        state.store().end_session(&session.id, None, now).await?;
+        tracing::info!(
+            session = %session.id,
+            user_id = session.user_id,
+            reason = if idle { "idle" } else { "lifetime" },
+            "session ended"
+        );
+        return Err(TokenError::Blacklisted.into());
+    }
+    Ok(())
+}
+
+/// A blacklisted refresh token was presented. Without reuse detection (simplejwt's way), or for
+/// a token that was blacklisted rather than rotated, it is simply refused. With it, a rotated
+/// token presented within `refresh_token_reuse_interval` of its rotation is a client's retry and
+/// gets a fresh pair of the same session; later, it is theft, and the whole session ends.
+async fn presented_again(
+    state: &AppState,
+    token: &str,
+    decoded: &Decoded,
+    known: TokenState,
+    origin: &Origin,
+    now: i64,
+) -> Result<Refreshed, RefreshError> {
+    let settings = &state.config().sessions;
+    let reused = match (&known.session, known.rotated_at) {
+        (Some(session), Some(rotated_at))
+            if settings.reuse_detection
+                && session.is_live(now)
+                && decoded.check(Some(TokenType::Refresh)).is_ok() =>
+        {
+            Some((session, rotated_at))
+        }
+        _ => None,
+    };
+    let Some((session, rotated_at)) = reused else {
+        return Err(TokenError::Blacklisted.into());
+    };
+    if settings.reuse_interval > 0 && now - rotated_at <= settings.reuse_interval {
+        return retry(state, token, decoded, session, now).await;
+    }
+    if state.store().end_session(&session.id, None, now).await? {
+        state.metrics().session_reuse();
+        tracing::warn!(
+            session = %session.id,
+            user_id = session.user_id,
+            client = ?origin.ip,
+            "a rotated refresh token was presented again: session revoked"
+        );
+    }
+    Err(TokenError::Blacklisted.into())
+}
+
+/// A retry within the reuse interval: a fresh pair of the same session; the parent stays
+/// blacklisted and nothing is revoked.
+async fn retry(
+    state: &AppState,
+    token: &str,
+    decoded: &Decoded,
+    session: &Session,
+    now: i64,
+) -> Result<Refreshed, RefreshError> {
+    let owner = require_active_owner(state, token, decoded, now).await?;
+    require_usable(state, session, now).await?;
+    let access = state.engine().access_from(decoded, now)?;
+    let successor = successor(state, decoded, Some(session), now)?;
+    state
+        .store()
+        .rotate(jwtd_store::RotationRequest {
+            old: record_of(decoded, token, Some(owner.id), now)?,
+            new: record(&successor, Some(owner.id)),
+            blacklist_old: false,
+            at: now,
+            session: Some(step(session, successor.expires_at, &access, now)),
+        })
+        .await?;
+    Ok(rotated(state, access, successor))
 }
 
 /// `POST /api/token/verify/`.
 pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
-    check_token(&state.engine(), state.store(), token, now)
+    let decoded = decode_checked(&state.engine(), state.store(), token, now)
         .await
         .inspect_err(|e| {
             if let RefreshError::Token(e) = e {
                 state.note_token_error(*e);
             }
         })?;
+    // An access or sliding token that a logout, a password change or a revocation killed is
+    // refused here as it is on a protected endpoint. (A token naming no user passes, as in
+    // simplejwt, whose verify view never reads the user.)
+    if decoded.check(Some(TokenType::Refresh)).is_err()
+        && let Some(claimed) = Claimed::of(state, &decoded)
+        && let Some(user) = claimed.user(state.store()).await?
+        && access_revoked(state.store(), &decoded, &user).await?
+    {
+        return Err(TokenError::Blacklisted.into());
+    }
     state.metrics().verified();
     Ok(())
 }
@@ -409,9 +679,20 @@ pub async fn check_token(
     token: &str,
     now: i64,
 ) -> Result<(), RefreshError> {
+    decode_checked(engine, store, token, now).await.map(drop)
+}
+
+/// [`check_token`], answering the decoded token.
+async fn decode_checked(
+    engine: &TokenEngine,
+    store: &dyn Store,
+    token: &str,
+    now: i64,
+) -> Result<Decoded, RefreshError> {
     let decoded = engine.decode(token, now)?;
     decoded.check(None)?;
-    refuse_blacklisted(store, &decoded).await
+    refuse_blacklisted(store, &decoded).await?;
+    Ok(decoded)
 }
 
 /// `POST /api/token/blacklist/`.

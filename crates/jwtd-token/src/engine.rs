@@ -254,6 +254,17 @@ impl TokenEngine {
     /// then the subject's other claims in order, as simplejwt's `for_user` and a serializer's
     /// `get_token` add them.
     pub fn issue_pair_for(&self, subject: &Subject, now: i64) -> Result<Pair, TokenError> {
+        self.issue_pair_until(subject, now, None)
+    }
+
+    /// [`issue_pair_for`](Self::issue_pair_for) with the refresh token's `exp` at most
+    /// `not_after` (a session's absolute cap, `session_lifetime`).
+    pub fn issue_pair_until(
+        &self,
+        subject: &Subject,
+        now: i64,
+        not_after: Option<i64>,
+    ) -> Result<Pair, TokenError> {
         let user_id = Value::String(subject.user_id.clone());
         let rest = || {
             std::iter::once((self.policy.claims.user_id.as_str(), &user_id))
@@ -262,7 +273,7 @@ impl TokenEngine {
         let refresh = self.issue(
             TokenType::Refresh,
             now,
-            self.policy.refresh_lifetime,
+            capped(self.policy.refresh_lifetime, now, not_after),
             rest(),
         )?;
         let access = self.issue(TokenType::Access, now, self.policy.access_lifetime, rest())?;
@@ -297,8 +308,20 @@ impl TokenEngine {
     /// The successor of a rotated refresh token: same claims, new `jti`, `iat = now`, and `exp`
     /// one refresh lifetime from now.
     pub fn rotate(&self, refresh: &Decoded, now: i64) -> Result<Issued, TokenError> {
+        self.rotate_until(refresh, now, None)
+    }
+
+    /// [`rotate`](Self::rotate) with the successor's `exp` at most `not_after` (a session's
+    /// absolute cap).
+    pub fn rotate_until(
+        &self,
+        refresh: &Decoded,
+        now: i64,
+        not_after: Option<i64>,
+    ) -> Result<Issued, TokenError> {
         let rest = self.without_registered(&refresh.claims);
-        self.issue(TokenType::Refresh, now, self.policy.refresh_lifetime, rest)
+        let lifetime = capped(self.policy.refresh_lifetime, now, not_after);
+        self.issue(TokenType::Refresh, now, lifetime, rest)
     }
 
     /// A renewed sliding token: same `jti` and `refresh_exp`, new `iat` and `exp`. Refused once
@@ -493,6 +516,11 @@ fn check_header(header: &Map<String, Value>) -> Result<(&str, Option<&str>), Tok
         }
     }
     Ok((alg.ok_or(TokenError::Invalid)?, kid))
+}
+
+/// A lifetime from `now` shortened so that it ends no later than `not_after`.
+fn capped(lifetime: i64, now: i64, not_after: Option<i64>) -> i64 {
+    not_after.map_or(lifetime, |cap| lifetime.min(cap - now))
 }
 
 /// `text` as a JSON string literal (a configured `kid` may hold any character).

@@ -31,6 +31,9 @@ pub enum Command {
     /// Issue, inspect and check tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// List and end users' sessions (logins and the refresh tokens rotated from them).
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Remove expired issued and blacklisted token rows.
     FlushExpired,
     /// Copy a Django project's users (ids, hashes, is_active, dates), outstanding and
@@ -61,6 +64,29 @@ pub enum Command {
         /// no users and no tokens. Prefer the variable to keep a password out of `ps`.
         #[arg(long, env = "JWTD_COPY_TO", hide_env_values = true, value_name = "URL")]
         to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// A user's live sessions, newest first.
+    List {
+        /// Whose sessions.
+        username: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End one session: its refresh tokens are blacklisted and its latest access token refused.
+    Revoke {
+        /// The session's id (from `jwtd session list`).
+        session_id: String,
+    },
+    /// Log a user out everywhere: every session ends and every access token issued so far is
+    /// refused at its next use.
+    RevokeAll {
+        /// Whose sessions.
+        username: String,
     },
 }
 

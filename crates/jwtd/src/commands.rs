@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cli::{Cli, Command, KeysCommand, TokenCommand, UserCommand};
+use crate::cli::{Cli, Command, KeysCommand, SessionCommand, TokenCommand, UserCommand};
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -48,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::User(command) => user(&config, command).await.map(|()| ExitCode::SUCCESS),
         Command::Token(command) => token(&config, command).await,
+        Command::Session(command) => session(&config, command).await.map(|()| ExitCode::SUCCESS),
         Command::Keys(command) => keys(&config, command).await.map(|()| ExitCode::SUCCESS),
         Command::FlushExpired => {
             let store = open_store(&config).await?;
@@ -553,10 +554,13 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             username,
             password_stdin: _,
         } => {
+            let user = user_named(store.as_ref(), &username).await?;
             let password = read_password()?;
             let hash = passwords()?.hash(password).await?;
+            // The new password and the revocation of every session and access token, in one
+            // write.
             store
-                .set_password(&username, &hash)
+                .change_password(user.id, &hash, now)
                 .await
                 .map_err(not_found(&username))?;
         }
@@ -564,10 +568,16 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
             .set_active(&username, true)
             .await
             .map_err(not_found(&username))?,
-        UserCommand::Deactivate { username } => store
-            .set_active(&username, false)
-            .await
-            .map_err(not_found(&username))?,
+        UserCommand::Deactivate { username } => {
+            store
+                .set_active(&username, false)
+                .await
+                .map_err(not_found(&username))?;
+            // Inactive users are refused anyway; this also keeps their old tokens dead if they
+            // are activated again.
+            let user = user_named(store.as_ref(), &username).await?;
+            store.end_all_sessions(user.id, now).await?;
+        }
         UserCommand::Delete { username } => store
             .delete_user(&username)
             .await
@@ -609,6 +619,67 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                         .map_or_else(|| "never".to_owned(), readable_time)
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+/// The user named `username`, or an error saying there is none.
+async fn user_named(store: &dyn jwtd_store::Store, username: &str) -> Result<User> {
+    store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| anyhow!("no user named {username:?}"))
+}
+
+fn session_json(session: &jwtd_store::Session) -> Value {
+    json!({
+        "id": session.id,
+        "created_at": readable_time(session.created_at),
+        "last_used_at": readable_time(session.last_used_at),
+        "expires_at": readable_time(session.expires_at),
+        "user_agent": session.user_agent,
+        "ip": session.ip,
+    })
+}
+
+async fn session(config: &Config, command: SessionCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    let now = jwtd_server::state::now();
+    match command {
+        SessionCommand::List { username, json } => {
+            let user = user_named(store.as_ref(), &username).await?;
+            let sessions = store.sessions(user.id, now).await?;
+            if json {
+                let list: Vec<Value> = sessions.iter().map(session_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!(
+                    "{:<32}  {:<25} {:<25} {:<25} {:<15} USER AGENT",
+                    "ID", "STARTED", "LAST USED", "EXPIRES", "IP"
+                );
+                for session in &sessions {
+                    println!(
+                        "{:<32}  {:<25} {:<25} {:<25} {:<15} {}",
+                        session.id,
+                        readable_time(session.created_at),
+                        readable_time(session.last_used_at),
+                        readable_time(session.expires_at),
+                        session.ip.as_deref().unwrap_or("-"),
+                        session.user_agent.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+        }
+        SessionCommand::Revoke { session_id } => {
+            if !store.end_session(&session_id, None, now).await? {
+                bail!("no live session {session_id:?}");
+            }
+        }
+        SessionCommand::RevokeAll { username } => {
+            let user = user_named(store.as_ref(), &username).await?;
+            let ended = store.end_all_sessions(user.id, now).await?;
+            println!("{ended} sessions ended; access tokens issued until now are refused");
         }
     }
     Ok(())

@@ -188,10 +188,13 @@ fn a_blacklist_survives_kill_9_and_the_cli_works_beside_the_server() {
     );
     assert_eq!(status, 200);
 
-    // Deactivation by the CLI takes effect on the next request.
+    // Deactivation by the CLI takes effect on the next request, and revokes: the access token
+    // stays refused after the user is activated again; a new login works.
     work.ok(&["user", "deactivate", "alice"]);
     assert_eq!(server.get_auth("/hello/", &access).0, 401);
     work.ok(&["user", "activate", "alice"]);
+    assert_eq!(server.get_auth("/hello/", &access).0, 401);
+    let (_, access) = login(&server, "alice");
 
     server.kill();
     let server = Server::start(&work);
@@ -313,4 +316,81 @@ fn users_may_have_a_unique_email_and_log_in_by_it() {
         body,
         serde_json::json!({"email": ["This field is required."]})
     );
+}
+
+#[test]
+fn sessions_are_listed_and_ended_from_the_cli_while_the_server_runs() {
+    let work = Workdir::new();
+    let server = Server::start(&work);
+    work.create_user("alice");
+    work.create_user("bob");
+    let (phone_refresh, phone_access) = login(&server, "alice");
+    let (laptop_refresh, laptop_access) = login(&server, "alice");
+    let (bob_refresh, bob_access) = login(&server, "bob");
+
+    let listed: Value = serde_json::from_str(&work.ok(&["session", "list", "alice", "--json"]))
+        .expect("session list --json prints JSON");
+    let sessions = listed.as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{listed}");
+    for session in sessions {
+        assert_eq!(session["ip"], "127.0.0.1", "{session}");
+        assert_eq!(session["id"].as_str().unwrap().len(), 32, "{session}");
+    }
+    let table = work.ok(&["session", "list", "alice"]);
+    assert!(table.starts_with("ID "), "{table}");
+    assert_eq!(table.lines().count(), 3, "a header and two sessions: {table}");
+
+    // Ending one session kills its refresh and access tokens at once; the other session is
+    // untouched. (Both logins may fall in one second, so which is listed first is not known.)
+    let ended = sessions[0]["id"].as_str().unwrap();
+    work.ok(&["session", "revoke", ended]);
+    let refresh = |token: &str| {
+        server
+            .post("/api/token/refresh/", serde_json::json!({ "refresh": token }))
+            .0
+    };
+    let logins = [
+        (&phone_refresh, &phone_access),
+        (&laptop_refresh, &laptop_access),
+    ];
+    let answers: Vec<(u16, u16)> = logins
+        .iter()
+        .map(|(refresh_token, access)| {
+            (refresh(refresh_token), server.get_auth("/hello/", access).0)
+        })
+        .collect();
+    assert!(
+        answers == [(401, 401), (200, 200)] || answers == [(200, 200), (401, 401)],
+        "one session ended with both its tokens, the other untouched: {answers:?}"
+    );
+    let (phone_refresh, phone_access) = if answers[0].0 == 200 {
+        (phone_refresh, phone_access)
+    } else {
+        (laptop_refresh, laptop_access)
+    };
+    let again = work.run(&["session", "revoke", ended]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("no live session"), "{}", stderr(&again));
+
+    // Logout everywhere: alice's remaining session and access tokens die; bob is untouched.
+    let out = work.ok(&["session", "revoke-all", "alice"]);
+    assert!(out.starts_with("1 sessions ended"), "{out}");
+    assert_eq!(refresh(&phone_refresh), 401);
+    assert_eq!(server.get_auth("/hello/", &phone_access).0, 401);
+    assert_eq!(refresh(&bob_refresh), 200);
+    assert_eq!(server.get_auth("/hello/", &bob_access).0, 200);
+    assert_eq!(work.ok(&["session", "list", "alice", "--json"]).trim(), "[]");
+
+    // A password set by the CLI revokes too.
+    let output = work.run_with_stdin(
+        &["user", "set-password", "bob", "--password-stdin"],
+        "a new password for bob\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(refresh(&bob_refresh), 401);
+    assert_eq!(server.get_auth("/hello/", &bob_access).0, 401);
+
+    let unknown = work.run(&["session", "list", "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no user named"), "{}", stderr(&unknown));
 }

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod keys;
 pub mod logging;
 pub mod server;
+pub mod sessions;
 pub mod sources;
 pub mod store;
 pub mod throttling;
@@ -29,6 +30,7 @@ pub use keys::{
 };
 pub use logging::{LogConfig, LogFormat};
 pub use server::{CorsOptions, Limits, ServerConfig, TlsFiles};
+pub use sessions::SessionConfig;
 pub use sources::{RawConfig, env_name, process_env};
 pub use store::{DatabaseOptions, DatabaseUrl, StoreConfig};
 pub use throttling::ThrottlingConfig;
@@ -81,6 +83,8 @@ pub struct Config {
     pub keys: KeyConfig,
     /// Token policy, rotation, blacklisting, last login.
     pub tokens: TokenConfig,
+    /// Sessions: reuse detection, session caps, introspection, the password rule.
+    pub sessions: SessionConfig,
     /// How protected endpoints authenticate callers.
     pub auth: AuthConfig,
     /// Login throttles and the hashing pool.
@@ -105,12 +109,15 @@ impl Config {
         let server = ServerConfig::from_raw(&mut raw)?;
         let store = StoreConfig::from_raw(&mut raw)?;
         let keys = KeyConfig::from_raw(&mut raw, &store.data_dir)?;
+        let tokens = TokenConfig::from_raw(&mut raw)?;
+        let sessions = SessionConfig::from_raw(&mut raw, &tokens)?;
         let config = Config {
             server,
             log: LogConfig::from_raw(&mut raw)?,
             keys,
             store,
-            tokens: TokenConfig::from_raw(&mut raw)?,
+            tokens,
+            sessions,
             auth: AuthConfig::from_raw(&mut raw)?,
             throttling: ThrottlingConfig::from_raw(&mut raw)?,
             users: UsersConfig::from_raw(&mut raw)?,

@@ -137,6 +137,19 @@ settings! {
     blacklist_after_rotation: bool,
     /// simplejwt `UPDATE_LAST_LOGIN`.
     update_last_login: bool,
+    /// With rotation and blacklisting: a rotated refresh token presented again ends its
+    /// session (default false).
+    refresh_token_reuse_detection: bool,
+    /// Within this time after a rotation, presenting the parent again is a retry (default 0 s).
+    refresh_token_reuse_interval: Seconds,
+    /// Absolute cap on a session, however often it is rotated (default: none).
+    session_lifetime: Seconds,
+    /// A session not refreshed for this long is ended (default: none).
+    session_idle_timeout: Seconds,
+    /// Bearer secret of `/api/token/introspect/` (at least 32 bytes; unset: 404).
+    introspection_token: SecretString,
+    /// Shortest new password `/api/password/change/` accepts (default 8).
+    password_min_length: usize,
     /// simplejwt `AUDIENCE`.
     audience: String,
     /// simplejwt `ISSUER`.

@@ -482,3 +482,78 @@ fn database_urls_hide_a_password_given_as_a_query_parameter() {
         assert_eq!(format!("{url:?}"), format!("\"{shown}\""));
     }
 }
+
+#[test]
+fn session_settings_default_to_simplejwts_behaviour() {
+    let (config, _) = load(None, &vars(&[])).unwrap();
+    let sessions = &config.sessions;
+    assert!(!sessions.reuse_detection);
+    assert_eq!(sessions.reuse_interval, 0);
+    assert_eq!((sessions.lifetime, sessions.idle_timeout), (None, None));
+    assert!(sessions.introspection_token.is_none());
+    assert_eq!(sessions.password_min_length, 8);
+}
+
+#[test]
+fn session_settings_are_read_and_checked() {
+    let (config, _) = load(
+        None,
+        &vars(&[
+            ("JWTD_ROTATE_REFRESH_TOKENS", "true"),
+            ("JWTD_BLACKLIST_AFTER_ROTATION", "true"),
+            ("JWTD_REFRESH_TOKEN_REUSE_DETECTION", "true"),
+            ("JWTD_REFRESH_TOKEN_REUSE_INTERVAL", "30s"),
+            ("JWTD_SESSION_LIFETIME", "30d"),
+            ("JWTD_SESSION_IDLE_TIMEOUT", "7d"),
+        ]),
+    )
+    .unwrap();
+    let sessions = &config.sessions;
+    assert!(sessions.reuse_detection);
+    assert_eq!(sessions.reuse_interval, 30);
+    assert_eq!(sessions.lifetime, Some(30 * 86_400));
+    assert_eq!(sessions.idle_timeout, Some(7 * 86_400));
+
+    // Reuse is recognised by the blacklist row a rotation leaves: both must be on.
+    for missing in [
+        "JWTD_ROTATE_REFRESH_TOKENS",
+        "JWTD_BLACKLIST_AFTER_ROTATION",
+    ] {
+        let mut settings = vec![
+            ("JWTD_ROTATE_REFRESH_TOKENS", "true"),
+            ("JWTD_BLACKLIST_AFTER_ROTATION", "true"),
+            ("JWTD_REFRESH_TOKEN_REUSE_DETECTION", "true"),
+        ];
+        settings.retain(|(name, _)| *name != missing);
+        let err = load(None, &vars(&settings)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("refresh_token_reuse_detection: needs rotate_refresh_tokens"),
+            "{err}"
+        );
+    }
+    for (var, value, expected) in [
+        (
+            "JWTD_SESSION_LIFETIME",
+            "0",
+            "session_lifetime: must be longer than 0 s",
+        ),
+        (
+            "JWTD_SESSION_IDLE_TIMEOUT",
+            "0s",
+            "session_idle_timeout: must be longer than 0 s",
+        ),
+        (
+            "JWTD_INTROSPECTION_TOKEN",
+            "short",
+            "introspection_token: is shorter than 32 bytes",
+        ),
+        (
+            "JWTD_PASSWORD_MIN_LENGTH",
+            "0",
+            "password_min_length: must be at least 1",
+        ),
+    ] {
+        let err = load(None, &vars(&[(var, value)])).unwrap_err().to_string();
+        assert!(err.starts_with(expected), "{var}={value}: {err}");
+    }
+}

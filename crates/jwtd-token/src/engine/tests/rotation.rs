@@ -195,3 +195,27 @@ fn renew_sliding_honours_leeway_and_refuses_bad_refresh_exp() {
         TokenError::NoId
     );
 }
+
+#[test]
+fn a_session_cap_shortens_the_refresh_tokens_it_reaches() {
+    let engine = hs256();
+    let refresh = refresh_of_user_7(&engine, []);
+    let later = NOW + 3600;
+    // A cap within the lifetime ends the successor (and its `exp` claim) there.
+    let capped = engine
+        .rotate_until(&refresh, later, Some(later + 60))
+        .unwrap();
+    assert_eq!(capped.expires_at, later + 60);
+    assert!(payload_text(&capped.token).contains(&format!(r#""exp":{}"#, later + 60)));
+    // A cap beyond it changes nothing.
+    let uncapped = engine
+        .rotate_until(&refresh, later, Some(later + 10 * 86_400))
+        .unwrap();
+    assert_eq!(uncapped.expires_at, later + 86_400);
+    // At login too; the access token keeps its own lifetime.
+    let pair = engine
+        .issue_pair_until(&Subject::new("7"), NOW, Some(NOW + 100))
+        .unwrap();
+    assert_eq!(pair.refresh.expires_at, NOW + 100);
+    assert_eq!(pair.access.expires_at, NOW + 300);
+}
