@@ -124,7 +124,7 @@ async fn authenticate(
     if !tokens::password_unchanged(state, decoded, &user) {
         return Err(AuthError::PasswordChanged);
     }
-    if tokens::access_revoked(state.store(), decoded, &user).await? {
+    if tokens::access_revoked(state, decoded, &user).await? {
         return Err(AuthError::Revoked(
             state.config().auth.auth_token_types.clone(),
         ));

@@ -193,7 +193,7 @@ pub async fn introspect(state: &AppState, token: &str, now: i64) -> Result<Value
     }
     let mut session_id = None;
     if token_type == TokenType::Access {
-        if tokens::access_revoked(state.store(), &decoded, &user).await? {
+        if tokens::access_revoked(state, &decoded, &user).await? {
             return Ok(inactive());
         }
     } else {
@@ -202,7 +202,7 @@ pub async fn introspect(state: &AppState, token: &str, now: i64) -> Result<Value
             return Ok(inactive());
         }
         if token_type == TokenType::Sliding
-            && tokens::access_revoked(state.store(), &decoded, &user).await?
+            && tokens::access_revoked(state, &decoded, &user).await?
         {
             return Ok(inactive());
         }

@@ -381,16 +381,36 @@ impl Claimed {
 /// the user's `tokens_valid_after` (logout-all, a password change, a deactivation), or
 /// deny-listed by its `jti` (RFC 7009, or its session ended).
 pub(crate) async fn access_revoked(
-    store: &dyn Store,
+    state: &AppState,
     decoded: &Decoded,
     user: &User,
 ) -> Result<bool, StoreError> {
+    let store = state.store();
+    let type_claim = &state.config().tokens.policy.claims.token_type;
+    let sliding = decoded.claims().get(type_claim).and_then(Value::as_str) == Some("sliding");
     if user.tokens_valid_after > 0 {
         let issued_at = decoded.claims().get("iat").and_then(Value::as_f64);
+        let valid_after = user.tokens_valid_after as f64;
         // A token without `iat` cannot show it is newer than the revocation.
-        if issued_at.is_none_or(|iat| iat < user.tokens_valid_after as f64) {
+        if issued_at.is_none_or(|iat| iat < valid_after) {
             return Ok(true);
         }
+        // `iat` has whole seconds: an access token of the revocation's own second may be from
+        // before it. One handed out in a session is judged by the deny-list below (a session
+        // the revocation ended deny-listed it; a login after it did not); one handed out
+        // outside any session (a refresh token of no session) cannot show it is newer.
+        if issued_at == Some(valid_after)
+            && !sliding
+            && let Some(jti) = decoded.jti()
+            && store.session_of_access(jti).await?.is_none()
+        {
+            return Ok(true);
+        }
+    }
+    // A sliding token is its own refresh token: logout-all and revocation blacklist it, and
+    // simplejwt's `SlidingToken` consults the blacklist when it authenticates.
+    if sliding && let Some(jti) = decoded.jti() {
+        return store.is_blacklisted(jti).await;
     }
     // Only a token expiring no later than the user's latest deny-listed one can be on the
     // deny-list: everybody else's requests skip the lookup.
@@ -663,7 +683,7 @@ pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), Refre
     if decoded.check(Some(TokenType::Refresh)).is_err()
         && let Some(claimed) = Claimed::of(state, &decoded)
         && let Some(user) = claimed.user(state.store()).await?
-        && access_revoked(state.store(), &decoded, &user).await?
+        && access_revoked(state, &decoded, &user).await?
     {
         return Err(TokenError::Blacklisted.into());
     }

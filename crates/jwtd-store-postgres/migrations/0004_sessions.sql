@@ -18,7 +18,9 @@ CREATE TABLE sessions (
     expires_at   BIGINT NOT NULL,
     user_agent   TEXT,
     ip           TEXT,
-    ended_at     BIGINT
+    ended_at     BIGINT,
+    -- Insertion order: the tie-break of "newest first" for logins in one second.
+    started      BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX sessions_user_id ON sessions (user_id, created_at);
 CREATE INDEX sessions_expires_at ON sessions (expires_at);

@@ -225,7 +225,7 @@ pub(crate) async fn list(
             "SELECT ",
             session_columns!(),
             " FROM sessions s WHERE s.user_id = $1 AND s.ended_at IS NULL AND s.expires_at > $2
-              ORDER BY s.created_at DESC, s.id COLLATE \"C\" DESC"
+              ORDER BY s.created_at DESC, s.started DESC"
         ))
         .await
         .map_err(db_error)?;

@@ -154,7 +154,7 @@ pub(crate) fn list(conn: &Connection, user: UserId, now: i64) -> Result<Vec<Sess
         "SELECT ",
         session_columns!(),
         " FROM sessions s WHERE s.user_id = ?1 AND s.ended_at IS NULL AND s.expires_at > ?2
-          ORDER BY s.created_at DESC, s.id DESC"
+          ORDER BY s.created_at DESC, s.rowid DESC"
     ))
     .and_then(|mut stmt| {
         stmt.query_map(params![user, now], |row| session(row, 0))?

@@ -338,7 +338,11 @@ fn sessions_are_listed_and_ended_from_the_cli_while_the_server_runs() {
     }
     let table = work.ok(&["session", "list", "alice"]);
     assert!(table.starts_with("ID "), "{table}");
-    assert_eq!(table.lines().count(), 3, "a header and two sessions: {table}");
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "a header and two sessions: {table}"
+    );
 
     // Ending one session kills its refresh and access tokens at once; the other session is
     // untouched. (Both logins may fall in one second, so which is listed first is not known.)
@@ -346,7 +350,10 @@ fn sessions_are_listed_and_ended_from_the_cli_while_the_server_runs() {
     work.ok(&["session", "revoke", ended]);
     let refresh = |token: &str| {
         server
-            .post("/api/token/refresh/", serde_json::json!({ "refresh": token }))
+            .post(
+                "/api/token/refresh/",
+                serde_json::json!({ "refresh": token }),
+            )
             .0
     };
     let logins = [
@@ -370,7 +377,11 @@ fn sessions_are_listed_and_ended_from_the_cli_while_the_server_runs() {
     };
     let again = work.run(&["session", "revoke", ended]);
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("no live session"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("no live session"),
+        "{}",
+        stderr(&again)
+    );
 
     // Logout everywhere: alice's remaining session and access tokens die; bob is untouched.
     let out = work.ok(&["session", "revoke-all", "alice"]);
@@ -379,7 +390,10 @@ fn sessions_are_listed_and_ended_from_the_cli_while_the_server_runs() {
     assert_eq!(server.get_auth("/hello/", &phone_access).0, 401);
     assert_eq!(refresh(&bob_refresh), 200);
     assert_eq!(server.get_auth("/hello/", &bob_access).0, 200);
-    assert_eq!(work.ok(&["session", "list", "alice", "--json"]).trim(), "[]");
+    assert_eq!(
+        work.ok(&["session", "list", "alice", "--json"]).trim(),
+        "[]"
+    );
 
     // A password set by the CLI revokes too.
     let output = work.run_with_stdin(
@@ -392,5 +406,9 @@ fn sessions_are_listed_and_ended_from_the_cli_while_the_server_runs() {
 
     let unknown = work.run(&["session", "list", "nobody"]);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("no user named"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("no user named"),
+        "{}",
+        stderr(&unknown)
+    );
 }

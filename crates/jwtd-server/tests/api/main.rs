@@ -21,6 +21,7 @@ mod protected;
 mod refresh;
 mod rotation;
 mod routes;
+mod sessions;
 mod sliding;
 mod users;
 mod verify;
