@@ -297,7 +297,7 @@ pub async fn sessions(
 ) -> Result<Json<Value>, ApiError> {
     let sessions = state.store().sessions(user.id, now()).await?;
     let current = match &jti {
-        Some(jti) => state.store().session_of_access(jti).await?,
+        Some(jti) => state.store().session_of_access(jti, user.id).await?,
         None => None,
     };
     let listed: Vec<Value> = sessions

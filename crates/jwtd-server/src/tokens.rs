@@ -402,7 +402,7 @@ pub(crate) async fn access_revoked(
         if issued_at == Some(valid_after)
             && !sliding
             && let Some(jti) = decoded.jti()
-            && store.session_of_access(jti).await?.is_none()
+            && store.session_of_access(jti, user.id).await?.is_none()
         {
             return Ok(true);
         }

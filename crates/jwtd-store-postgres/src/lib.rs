@@ -246,7 +246,11 @@ impl Store for PostgresStore {
     }
 
     #[instrument(skip_all)]
-    async fn session_of_access(&self, jti: &str) -> Result<Option<String>, StoreError> {
+    async fn session_of_access(
+        &self,
+        jti: &str,
+        _user: UserId,
+    ) -> Result<Option<String>, StoreError> {
         self.run(async |client| sessions::of_access(client, jti).await)
             .await
     }

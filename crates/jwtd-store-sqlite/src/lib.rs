@@ -231,9 +231,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn session_of_access(&self, jti: &str) -> Result<Option<String>, StoreError> {
+    async fn session_of_access(
+        &self,
+        jti: &str,
+        user: UserId,
+    ) -> Result<Option<String>, StoreError> {
         let jti = jti.to_owned();
-        self.read_now(move |conn| sessions::of_access(conn, &jti))
+        self.read_now(move |conn| sessions::of_access(conn, &jti, user))
             .await
     }
 

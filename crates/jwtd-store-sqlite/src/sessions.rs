@@ -54,43 +54,53 @@ pub(crate) fn start(
             s.ip
         ])
     })
-    .and_then(|_| keep_access(conn, &s.id, &new.access))
     .map_err(db_error)?;
     tokens::record_issued(conn, refresh)?;
-    conn.prepare_cached("UPDATE issued_tokens SET session_id = ?2 WHERE jti = ?1")
-        .and_then(|mut stmt| stmt.execute(params![refresh.jti, s.id]))
-        .map(drop)
-        .map_err(db_error)
+    join_session(conn, &refresh.jti, &s.id, &new.access).map_err(db_error)
+}
+
+/// Puts refresh token `jti` in session `session_id`, with the access token handed out with it.
+fn join_session(
+    conn: &Connection,
+    jti: &str,
+    session_id: &str,
+    access: &AccessRecord,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE issued_tokens SET session_id = ?2, access_jti = ?3, access_expires_at = ?4
+         WHERE jti = ?1",
+    )?
+    .execute(params![jti, session_id, access.jti, access.expires_at])
+    .map(drop)
 }
 
 /// A point read: the token's blacklist and rotation state and its session.
 pub(crate) fn token_state(conn: &Connection, jti: &str) -> Result<TokenState, StoreError> {
-    let blacklisted = tokens::is_blacklisted(conn, jti)?;
+    // One statement: the blacklist row, the token's row and its session (a refresh's read).
     let found = conn
         .prepare_cached(concat!(
-            "SELECT t.rotated_at, ",
+            "SELECT b.jti IS NOT NULL, CASE WHEN b.rotated THEN b.blacklisted_at END, ",
             session_columns!(),
-            " FROM issued_tokens t LEFT JOIN sessions s ON s.id = t.session_id WHERE t.jti = ?1"
+            " FROM (SELECT ?1 AS jti) k
+              LEFT JOIN blacklisted_tokens b ON b.jti = k.jti
+              LEFT JOIN issued_tokens t ON t.jti = k.jti
+              LEFT JOIN sessions s ON s.id = t.session_id"
         ))
         .and_then(|mut stmt| {
             stmt.query_row([jti], |row| {
-                let rotated_at: Option<i64> = row.get(0)?;
-                let id: Option<String> = row.get(1)?;
-                let session = match id {
-                    Some(_) => Some(session(row, 1)?),
-                    None => None,
-                };
-                Ok((rotated_at, session))
+                let id: Option<String> = row.get(2)?;
+                Ok(TokenState {
+                    blacklisted: row.get(0)?,
+                    rotated_at: row.get(1)?,
+                    session: match id {
+                        Some(_) => Some(session(row, 2)?),
+                        None => None,
+                    },
+                })
             })
-            .optional()
         })
         .map_err(db_error)?;
-    let (rotated_at, session) = found.unwrap_or_default();
-    Ok(TokenState {
-        blacklisted,
-        rotated_at,
-        session,
-    })
+    Ok(found)
 }
 
 /// The rotation's session statements (see `TokenStatements::advance_session`).
@@ -100,39 +110,52 @@ pub(crate) fn advance(
     new: &str,
     step: &SessionStep,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE issued_tokens SET rotated_at = coalesce(rotated_at, ?2) WHERE jti = ?1",
-    )?
-    .execute(params![old, step.at])?;
-    conn.prepare_cached("UPDATE issued_tokens SET session_id = ?2 WHERE jti = ?1")?
-        .execute(params![new, step.session_id])?;
+    // The rotation has just written the parent's blacklist row (or a retry finds it there):
+    // marking it there dirties no page the rotation has not written anyway, where the parent's
+    // own row would be one more page in the log per refresh.
+    conn.prepare_cached("UPDATE blacklisted_tokens SET rotated = 1 WHERE jti = ?1")?
+        .execute([old])?;
+    join_session(conn, new, &step.session_id, &step.access)?;
     stamp(conn, step)
 }
 
-/// Stamps a session's last use and newest expiry, and keeps the access token.
+/// Stamps a session's last use and newest expiry.
 fn stamp(conn: &Connection, step: &SessionStep) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE sessions SET last_used_at = ?2, expires_at = max(expires_at, ?3) WHERE id = ?1",
     )?
-    .execute(params![step.session_id, step.at, step.expires_at])?;
-    keep_access(conn, &step.session_id, &step.access)
+    .execute(params![step.session_id, step.at, step.expires_at])
+    .map(drop)
 }
 
 /// Keeps an access token handed out in a session, to deny-list when the session ends.
 fn keep_access(conn: &Connection, session_id: &str, access: &AccessRecord) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO session_access_tokens (jti, session_id, expires_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (jti) DO NOTHING",
+         ON CONFLICT DO NOTHING",
     )?
     .execute(params![access.jti, session_id, access.expires_at])
     .map(drop)
 }
 
-/// A point read: the session an unexpired access token was handed out in.
-pub(crate) fn of_access(conn: &Connection, jti: &str) -> Result<Option<String>, StoreError> {
-    conn.prepare_cached("SELECT session_id FROM session_access_tokens WHERE jti = ?1")
-        .and_then(|mut stmt| stmt.query_row([jti], |row| row.get(0)).optional())
-        .map_err(db_error)
+/// A point read: the session of `user`'s an unexpired access token was handed out in (through
+/// the user's sessions: the access tokens are keyed by session, so that a refresh writes near
+/// the session's other rows).
+pub(crate) fn of_access(
+    conn: &Connection,
+    jti: &str,
+    user: UserId,
+) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached(
+        "SELECT a.session_id FROM sessions s
+         JOIN session_access a ON a.session_id = s.id AND a.jti = ?1
+         WHERE s.user_id = ?2 LIMIT 1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![jti, user], |row| row.get(0))
+            .optional()
+    })
+    .map_err(db_error)
 }
 
 /// A refresh without rotation used the session; whether it was still live (the write lock
@@ -143,7 +166,9 @@ pub(crate) fn touch(conn: &Connection, step: &SessionStep) -> Result<bool, Store
         .and_then(|mut stmt| stmt.exists([&step.session_id]))
         .map_err(db_error)?;
     if live {
-        stamp(conn, step).map_err(db_error)?;
+        stamp(conn, step)
+            .and_then(|()| keep_access(conn, &step.session_id, &step.access))
+            .map_err(db_error)?;
     }
     Ok(live)
 }
@@ -183,7 +208,7 @@ pub(crate) fn end(
     }
     conn.prepare_cached(
         "UPDATE users SET access_denied_until = max(access_denied_until,
-             (SELECT coalesce(max(expires_at), 0) FROM session_access_tokens WHERE session_id = ?1))
+             (SELECT coalesce(max(expires_at), 0) FROM session_access WHERE session_id = ?1))
          WHERE id = (SELECT user_id FROM sessions WHERE id = ?1)",
     )
     .and_then(|mut stmt| stmt.execute([id]))
@@ -191,7 +216,7 @@ pub(crate) fn end(
     revoke_tokens(conn, "session_id = ?1", &id, at).map_err(db_error)?;
     conn.prepare_cached(
         "INSERT INTO denied_access_tokens (jti, expires_at)
-         SELECT jti, expires_at FROM session_access_tokens
+         SELECT jti, expires_at FROM session_access
          WHERE session_id = ?1 AND expires_at > ?2
          ON CONFLICT (jti) DO NOTHING",
     )
@@ -229,7 +254,7 @@ pub(crate) fn end_all(conn: &Connection, user: UserId, at: i64) -> Result<u64, S
     }
     conn.prepare_cached(
         "UPDATE users SET access_denied_until = max(access_denied_until,
-             (SELECT coalesce(max(a.expires_at), 0) FROM session_access_tokens a
+             (SELECT coalesce(max(a.expires_at), 0) FROM session_access a
               JOIN sessions s ON s.id = a.session_id WHERE s.user_id = ?1 AND s.ended_at IS NULL))
          WHERE id = ?1",
     )
@@ -237,7 +262,7 @@ pub(crate) fn end_all(conn: &Connection, user: UserId, at: i64) -> Result<u64, S
     .map_err(db_error)?;
     conn.prepare_cached(
         "INSERT INTO denied_access_tokens (jti, expires_at)
-         SELECT a.jti, a.expires_at FROM session_access_tokens a
+         SELECT a.jti, a.expires_at FROM session_access a
          JOIN sessions s ON s.id = a.session_id
          WHERE s.user_id = ?1 AND s.ended_at IS NULL AND a.expires_at > ?2
          ON CONFLICT (jti) DO NOTHING",

@@ -128,9 +128,15 @@ pub(crate) fn flush_expired(conn: &mut Connection, now: i64) -> Result<Flushed, 
             [now],
         )
         .map_err(db_error)?;
-    // Bookkeeping of live sessions, not counted: it goes with the tokens' exp.
+    // Bookkeeping of live sessions, not counted: it goes with the access tokens' exp.
     tx.execute(
         "DELETE FROM session_access_tokens WHERE expires_at <= ?1",
+        [now],
+    )
+    .map_err(db_error)?;
+    tx.execute(
+        "UPDATE issued_tokens SET access_jti = NULL, access_expires_at = NULL
+         WHERE access_expires_at <= ?1",
         [now],
     )
     .map_err(db_error)?;

@@ -549,10 +549,14 @@ pub trait Store: Send + Sync + 'static {
         ))
     }
 
-    /// The session access token `jti` was handed out in, if it is one of a session's and not
-    /// expired (which session is the caller's "current" one).
-    async fn session_of_access(&self, jti: &str) -> Result<Option<String>, StoreError> {
-        let _ = jti;
+    /// The session of `user`'s that access token `jti` was handed out in, while it is kept
+    /// (until the flush after its `exp`): which session is the caller's "current" one.
+    async fn session_of_access(
+        &self,
+        jti: &str,
+        user: UserId,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = (jti, user);
         Ok(None)
     }
 

@@ -415,11 +415,12 @@ async fn within_the_reuse_interval_a_retry_gets_a_fresh_pair_of_the_same_session
         assert_eq!(list[0]["current"], json!(true), "{}", sessions.body);
     }
 
-    // Past the interval (the rotation moved two hours back), the same presentation is theft.
+    // Past the interval (the rotation, which is when its blacklist row was written, moved two
+    // hours back), the same presentation is theft.
     let jti = decode(&parent).str("jti").to_owned();
     let moved = exec(
         &app,
-        "UPDATE issued_tokens SET rotated_at = rotated_at - 7200 WHERE jti = ?1",
+        "UPDATE blacklisted_tokens SET blacklisted_at = blacklisted_at - 7200 WHERE jti = ?1",
         [&jti],
     );
     assert_eq!(moved, 1);
