@@ -334,7 +334,8 @@ pub async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/password/change/`: `{"old_password", "new_password"}` → a fresh pair.
+/// `POST /api/password/change/`: `{"old_password", "new_password"}` → a fresh pair. 404 in
+/// Django mode, where passwords are Django's to change (after authentication, as DRF checks).
 pub async fn change_password(
     State(state): State<AppState>,
     Caller { user, .. }: Caller,
@@ -342,6 +343,9 @@ pub async fn change_password(
     headers: HeaderMap,
     fields: Fields,
 ) -> Result<Json<Value>, ApiError> {
+    if state.config().users.is_django() {
+        return Err(ApiError::NotFound);
+    }
     let [old_password, new_password] = fields.strings(["old_password", "new_password"])?;
     let origin = origin(client, &headers);
     let pair =

@@ -54,8 +54,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_store(&config).await?;
             let flushed = store.flush_expired(jwtd_server::state::now()).await?;
             println!(
-                "removed {} expired issued tokens and {} blacklist entries",
-                flushed.issued, flushed.blacklisted
+                "removed {} expired issued tokens and {} blacklist entries, \
+                 {} expired sessions and deny-list entries",
+                flushed.issued, flushed.blacklisted, flushed.sessions
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -808,3 +808,64 @@ async fn forward_auth_names_the_user_by_the_user_id_field_in_utf_8() {
         );
     }
 }
+
+/// Django mode keeps no sessions (sessions.md): logins are simplejwt's outstanding rows, the
+/// session list is empty, logout-all blacklists the user's outstanding refresh tokens in
+/// Django's tables, revocation of an access token answers as always, and the password is
+/// Django's to change.
+#[tokio::test]
+async fn django_mode_logs_out_everywhere_through_simplejwts_tables() {
+    let app = Django::auth_user()
+        .var(LOW_ITERATIONS.0, LOW_ITERATIONS.1)
+        .start()
+        .await;
+    app.insert_user("ada", Some(&django_hash(LOW)));
+    app.insert_user("bob", Some(&django_hash(LOW)));
+    let (phone, _) = app.obtain("ada", PASSWORD).await;
+    let (laptop, access) = app.obtain("ada", PASSWORD).await;
+    let (bobs, _) = app.obtain("bob", PASSWORD).await;
+    let auth = format!("Bearer {access}");
+    let headers = [("Authorization", auth.as_str())];
+
+    app.get_with_auth("/api/sessions/", &auth)
+        .await
+        .expect(200, "[]");
+    app.send(
+        axum::http::Method::DELETE,
+        "/api/sessions/0123456789abcdef0123456789abcdef/",
+        &headers,
+        None,
+    )
+    .await
+    .expect(404, r#"{"detail":"Not found."}"#);
+    app.send(
+        axum::http::Method::POST,
+        "/api/password/change/",
+        &[
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        Some(br#"{"old_password":"x","new_password":"a long new password"}"#.to_vec()),
+    )
+    .await
+    .expect(404, r#"{"detail":"Not found."}"#);
+    app.post_json("/api/token/revoke/", &json!({ "token": access }))
+        .await
+        .expect(200, EMPTY);
+
+    let logout = app
+        .send(
+            axum::http::Method::POST,
+            "/api/sessions/logout-all/",
+            &headers,
+            None,
+        )
+        .await;
+    assert_eq!((logout.status, logout.body.as_str()), (204, ""));
+    for refresh in [&phone, &laptop] {
+        app.refresh(refresh).await.expect_token(401, &blacklisted());
+        let jti = decode(refresh).str("jti").to_owned();
+        assert!(app.blacklisted_at(&jti).is_some(), "a row Django reads");
+    }
+    app.refresh(&bobs).await.tokens(&["access"]);
+}
