@@ -52,6 +52,14 @@ pub struct Caller {
     pub jti: Option<String>,
 }
 
+/// The configured authentication header's value (`Authorization` unless set otherwise).
+fn auth_header<'p>(parts: &'p Parts, state: &AppState) -> Option<&'p [u8]> {
+    parts
+        .headers
+        .get(&state.config().auth.auth_header_name)
+        .map(|v| v.as_bytes())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -59,11 +67,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(&state.config().auth.auth_header_name)
-            .map(|v| v.as_bytes());
-        let (user, verified) = authenticate(state, header, now()).await?;
+        let (user, verified) = authenticate(state, auth_header(parts, state), now()).await?;
         Ok(Caller {
             user,
             jti: verified.decoded().jti().map(str::to_owned),
@@ -78,11 +82,9 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(&state.config().auth.auth_header_name)
-            .map(|v| v.as_bytes());
-        Ok(AuthUser(authenticate_header(state, header, now()).await?))
+        Ok(AuthUser(
+            authenticate_header(state, auth_header(parts, state), now()).await?,
+        ))
     }
 }
 
