@@ -112,6 +112,11 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 }
 
 impl Fields {
+    /// Whether the body has field `name` at all (a browser in cookie mode sends none).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// Reads the string fields `names` in order with DRF `CharField` rules (trimmed, not blank),
     /// collecting every field's error like a serializer does.
     pub fn strings<const N: usize>(&self, names: [&str; N]) -> Result<[String; N], ApiError> {

@@ -42,6 +42,8 @@ pub enum ApiError {
     NoUserId,
     /// A protected endpoint refused the caller.
     Auth(AuthError),
+    /// 403 with this detail (a failed CSRF check).
+    Forbidden(String),
     /// `/api/token/introspect/` without the configured bearer secret.
     IntrospectionRefused,
     /// The method is not served here.
@@ -178,6 +180,7 @@ impl ApiError {
                 detail(&format!("Method \"{method}\" not allowed.")),
             ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, detail(message)),
             ApiError::IntrospectionRefused => (
                 StatusCode::UNAUTHORIZED,
                 detail("Invalid introspection credentials."),

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::{AuthUser, Caller, authenticate_header};
 use crate::body::Fields;
 use crate::client::ClientAddr;
+use crate::cookies;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
 use crate::tokens;
@@ -36,14 +37,64 @@ pub async fn obtain_pair(
     client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let login_field = state.config().users.username_field.as_str();
     let [username, password] = fields.strings([login_field, "password"])?;
     let origin = origin(client, &headers);
-    let pair = tokens::login_pair(&state, &username, password, &origin, now()).await?;
-    Ok(Json(
-        json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
-    ))
+    let now = now();
+    let pair = tokens::login_pair(&state, &username, password, &origin, now).await?;
+    let Some(cookie) = &state.config().browser.refresh_cookie else {
+        return Ok(
+            Json(json!({ "refresh": pair.refresh.token, "access": pair.access.token }))
+                .into_response(),
+        );
+    };
+    // Cookie mode: the refresh token only in an httpOnly cookie, and a fresh CSRF secret in a
+    // readable one for the page to send back in `X-CSRFToken`.
+    let max_age = pair.refresh.expires_at - now;
+    let mut response = Json(json!({ "access": pair.access.token })).into_response();
+    let set = response.headers_mut();
+    set.append(
+        header::SET_COOKIE,
+        cookies::refresh_cookie(cookie, &pair.refresh.token, max_age),
+    );
+    set.append(
+        header::SET_COOKIE,
+        cookies::csrf_cookie(cookie, &cookies::new_csrf_token(), max_age),
+    );
+    Ok(response)
+}
+
+/// Where a refresh or blacklist request's refresh token comes from.
+enum Presented {
+    /// The body's `refresh` field: simplejwt's way, unchanged in cookie mode (the body wins
+    /// over a cookie).
+    Body(String),
+    /// The refresh cookie, after the CSRF check.
+    Cookie(String),
+}
+
+/// The refresh token of a refresh or blacklist request: the body's, or in cookie mode and when
+/// the body has none, the cookie's, which must pass the CSRF check.
+fn presented_refresh(
+    state: &AppState,
+    headers: &HeaderMap,
+    fields: &Fields,
+) -> Result<Presented, ApiError> {
+    if state.config().browser.refresh_cookie.is_some() && !fields.has("refresh") {
+        let name = &state
+            .config()
+            .browser
+            .refresh_cookie
+            .as_ref()
+            .map(|c| c.name.as_str());
+        if let Some(token) = name.and_then(|name| cookies::request_cookie(headers, name)) {
+            cookies::check_csrf(state, headers)?;
+            return Ok(Presented::Cookie(token));
+        }
+    }
+    let [token] = fields.strings(["refresh"])?;
+    Ok(Presented::Body(token))
 }
 
 /// `POST /api/token/refresh/`.
@@ -52,16 +103,32 @@ pub async fn refresh(
     client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
-    let [token] = fields.strings(["refresh"])?;
+) -> Result<Response, ApiError> {
+    let presented = presented_refresh(&state, &headers, &fields)?;
+    let token = match &presented {
+        Presented::Body(token) | Presented::Cookie(token) => token,
+    };
     let origin = origin(client, &headers);
-    let refreshed = tokens::refresh_from(&state, &token, &origin, now()).await?;
+    let now = now();
+    let refreshed = tokens::refresh_from(&state, token, &origin, now).await?;
     let mut body = Map::new();
     body.insert("access".to_owned(), Value::String(refreshed.access.token));
+    let (Presented::Cookie(_), Some(cookie)) = (&presented, &state.config().browser.refresh_cookie)
+    else {
+        if let Some(refresh) = refreshed.refresh {
+            body.insert("refresh".to_owned(), Value::String(refresh.token));
+        }
+        return Ok(Json(Value::Object(body)).into_response());
+    };
+    // Refreshed from the cookie: a rotated successor replaces it.
+    let mut response = Json(Value::Object(body)).into_response();
     if let Some(refresh) = refreshed.refresh {
-        body.insert("refresh".to_owned(), Value::String(refresh.token));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::refresh_cookie(cookie, &refresh.token, refresh.expires_at - now),
+        );
     }
-    Ok(Json(Value::Object(body)))
+    Ok(response)
 }
 
 /// `POST /api/token/verify/`.
@@ -77,11 +144,22 @@ pub async fn verify(
 /// `POST /api/token/blacklist/`.
 pub async fn blacklist(
     State(state): State<AppState>,
+    headers: HeaderMap,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
-    let [token] = fields.strings(["refresh"])?;
-    tokens::blacklist(&state, &token, now()).await?;
-    Ok(Json(json!({})))
+) -> Result<Response, ApiError> {
+    let presented = presented_refresh(&state, &headers, &fields)?;
+    let (Presented::Body(token) | Presented::Cookie(token)) = &presented;
+    tokens::blacklist(&state, token, now()).await?;
+    let mut response = Json(json!({})).into_response();
+    // A logout from the cookie also removes it.
+    if let (Presented::Cookie(_), Some(cookie)) =
+        (&presented, &state.config().browser.refresh_cookie)
+    {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookies::clear_refresh_cookie(cookie));
+    }
+    Ok(response)
 }
 
 /// `POST /api/token/sliding/`.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod config;
+pub mod cookies;
 pub mod error;
 pub mod handlers;
 pub mod managed_keys;

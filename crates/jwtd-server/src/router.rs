@@ -422,12 +422,19 @@ fn cors_layer(config: &Config) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(origins)
-            .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
                 config.auth.auth_header_name.clone(),
                 request_id.clone(),
+                axum::http::HeaderName::from_static(crate::config::browser::CSRF_HEADER),
             ])
             .expose_headers([request_id, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
             .allow_credentials(cors.allow_credentials)

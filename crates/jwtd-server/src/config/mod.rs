@@ -10,6 +10,7 @@
 //! A bad value stops start-up with one line naming the setting.
 
 pub mod auth;
+pub mod browser;
 pub mod keys;
 pub mod logging;
 pub mod server;
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use auth::AuthConfig;
+pub use browser::BrowserConfig;
 pub use keys::{
     ExtraKey, ExtraSource, KeyConfig, KeySource, ManagedKeyConfig, write_new_private_file,
 };
@@ -85,6 +87,8 @@ pub struct Config {
     pub tokens: TokenConfig,
     /// Sessions: reuse detection, session caps, introspection, the password rule.
     pub sessions: SessionConfig,
+    /// Browsers: the refresh cookie.
+    pub browser: BrowserConfig,
     /// How protected endpoints authenticate callers.
     pub auth: AuthConfig,
     /// Login throttles and the hashing pool.
@@ -118,6 +122,7 @@ impl Config {
             store,
             tokens,
             sessions,
+            browser: BrowserConfig::from_raw(&mut raw)?,
             auth: AuthConfig::from_raw(&mut raw)?,
             throttling: ThrottlingConfig::from_raw(&mut raw)?,
             users: UsersConfig::from_raw(&mut raw)?,
@@ -138,8 +143,26 @@ impl Config {
         self.keys.load_set(on_generate)
     }
 
-    /// Private key files that every user of the machine can read, as warnings to log.
+    /// Private key files that every user of the machine can read, and cookies sent without
+    /// `Secure`, as warnings to log.
     pub fn exposed_key_files(&self) -> Vec<String> {
+        let mut warnings = self.exposed_files();
+        if self
+            .browser
+            .refresh_cookie
+            .as_ref()
+            .is_some_and(|cookie| !cookie.secure)
+        {
+            warnings.push(
+                "refresh_cookie_secure = false: the refresh cookie is sent over plain HTTP too; \
+                 for local development only"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+
+    fn exposed_files(&self) -> Vec<String> {
         let mut files = Vec::new();
         if let KeySource::File(path) = &self.keys.signing_key {
             files.push(("signing_key_file", path));

@@ -150,6 +150,16 @@ settings! {
     introspection_token: SecretString,
     /// Shortest new password `/api/password/change/` accepts (default 8).
     password_min_length: usize,
+    /// Keep the refresh token in an httpOnly cookie, with CSRF protection (default false).
+    refresh_cookie: bool,
+    /// The refresh cookie's name (default `refresh`).
+    refresh_cookie_name: String,
+    /// The refresh cookie's `Path` (default `/api/token/`).
+    refresh_cookie_path: String,
+    /// `Secure` on the cookies (default true; false only for plain-HTTP development).
+    refresh_cookie_secure: bool,
+    /// `SameSite` of the cookies: `Strict` (default) or `Lax`.
+    refresh_cookie_samesite: String,
     /// simplejwt `AUDIENCE`.
     audience: String,
     /// simplejwt `ISSUER`.

@@ -557,3 +557,58 @@ fn session_settings_are_read_and_checked() {
         assert!(err.starts_with(expected), "{var}={value}: {err}");
     }
 }
+
+#[test]
+fn the_refresh_cookie_is_off_by_default_and_its_settings_are_checked() {
+    let (config, _) = load(None, &vars(&[])).unwrap();
+    assert_eq!(config.browser.refresh_cookie, None);
+    let (config, warnings) = load(
+        None,
+        &vars(&[
+            ("JWTD_REFRESH_COOKIE", "true"),
+            ("JWTD_REFRESH_COOKIE_SAMESITE", "Lax"),
+            ("JWTD_REFRESH_COOKIE_SECURE", "false"),
+        ]),
+    )
+    .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let cookie = config.browser.refresh_cookie.clone().unwrap();
+    assert_eq!(
+        (cookie.name.as_str(), cookie.path.as_str(), cookie.secure),
+        ("refresh", "/api/token/", false)
+    );
+    assert_eq!(cookie.same_site, super::browser::SameSite::Lax);
+    assert!(
+        config
+            .exposed_key_files()
+            .iter()
+            .any(|w| w.starts_with("refresh_cookie_secure = false")),
+        "an insecure cookie is warned about"
+    );
+    for (var, value, expected) in [
+        (
+            "JWTD_REFRESH_COOKIE_SAMESITE",
+            "None",
+            "refresh_cookie_samesite: \"None\"",
+        ),
+        (
+            "JWTD_REFRESH_COOKIE_NAME",
+            "re;fresh",
+            "refresh_cookie_name:",
+        ),
+        (
+            "JWTD_REFRESH_COOKIE_NAME",
+            "csrftoken",
+            "refresh_cookie_name:",
+        ),
+        ("JWTD_REFRESH_COOKIE_PATH", "api", "refresh_cookie_path:"),
+    ] {
+        let err = load(
+            None,
+            &vars(&[("JWTD_REFRESH_COOKIE", "true"), (var, value)]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with(expected), "{var}={value}: {err}");
+    }
+}

@@ -8,6 +8,7 @@ mod asymmetric;
 mod audience;
 mod blacklist;
 mod body;
+mod cookies;
 mod django;
 mod expiry;
 mod hash_upgrade;
