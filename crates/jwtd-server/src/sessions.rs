@@ -206,7 +206,14 @@ pub async fn introspect(state: &AppState, token: &str, now: i64) -> Result<Value
         }
     } else {
         let known = state.store().token_state(jti).await?;
-        if known.blacklisted || known.session.as_ref().is_some_and(|s| !s.is_live(now)) {
+        let session_over = known.session.as_ref().is_some_and(|session| {
+            let (idle, too_old) = tokens::past_caps(state, session, now);
+            !session.is_live(now) || idle || too_old
+        });
+        if known.blacklisted
+            || session_over
+            || tokens::issued_before(&decoded, user.tokens_valid_after)
+        {
             return Ok(inactive());
         }
         if token_type == TokenType::Sliding

@@ -263,12 +263,18 @@ pub(crate) async fn start_session(
             ended_at: None,
         },
         access: access_record(&pair.access),
+        password_hash: Some(user.password_hash.clone()),
     };
-    state
+    match state
         .store()
         .start_session(&session, &record(&pair.refresh, Some(user.id)))
-        .await?;
-    Ok(pair)
+        .await
+    {
+        Ok(()) => Ok(pair),
+        // The password this login verified was changed meanwhile: as a wrong password.
+        Err(StoreError::Conflict(_)) => Err(LoginError::BadCredentials),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A new session id: 128 random bits as 32 hex characters, like a `jti`.
@@ -389,12 +395,11 @@ pub(crate) async fn access_revoked(
     let type_claim = &state.config().tokens.policy.claims.token_type;
     let sliding = decoded.claims().get(type_claim).and_then(Value::as_str) == Some("sliding");
     if user.tokens_valid_after > 0 {
-        let issued_at = decoded.claims().get("iat").and_then(Value::as_f64);
-        let valid_after = user.tokens_valid_after as f64;
-        // A token without `iat` cannot show it is newer than the revocation.
-        if issued_at.is_none_or(|iat| iat < valid_after) {
+        if issued_before(decoded, user.tokens_valid_after) {
             return Ok(true);
         }
+        let issued_at = decoded.claims().get("iat").and_then(Value::as_f64);
+        let valid_after = user.tokens_valid_after as f64;
         // `iat` has whole seconds: an access token of the revocation's own second may be from
         // before it. One handed out in a session is judged by the deny-list below (a session
         // the revocation ended deny-listed it; a login after it did not); one handed out
@@ -455,7 +460,24 @@ async fn require_active_owner(
             .await?;
         return Err(RefreshError::PasswordChanged);
     }
+    // Logout-all, a password change or a deactivation revoked every refresh and sliding token
+    // issued before it, recorded or not (one minted by a Django service sharing the key, a
+    // sliding token renewed past its first row's `exp`).
+    if issued_before(decoded, user.tokens_valid_after) {
+        return Err(TokenError::Blacklisted.into());
+    }
     Ok(user)
+}
+
+/// Whether `decoded` was issued (`iat`) before `valid_after` (0: never revoked). A token
+/// without `iat` cannot show it is newer.
+pub(crate) fn issued_before(decoded: &Decoded, valid_after: i64) -> bool {
+    valid_after > 0
+        && decoded
+            .claims()
+            .get("iat")
+            .and_then(Value::as_f64)
+            .is_none_or(|iat| iat < valid_after as f64)
 }
 
 /// `POST /api/token/refresh/` from `origin`: simplejwt's refresh, with the session rules of
@@ -492,14 +514,8 @@ pub async fn refresh_from(
                 Ok(true) => {}
                 // The session ended while this refresh ran (a logout-all, a reuse elsewhere).
                 Ok(false) => return Err(TokenError::Blacklisted.into()),
-                // A refresh without rotation only reads what decides it, so it keeps working
-                // while the store cannot write (a full disk), as it did before sessions: the
-                // session's last use and this access token are then not recorded, and ending
-                // the session later cannot deny-list it (it dies at its `exp`, or with
-                // logout-all's `tokens_valid_after`).
-                Err(StoreError::Unavailable(reason)) => {
-                    tracing::warn!(%reason, session = %session.id, "session not stamped");
-                }
+                // The access token must be kept with its session before it is handed out, or
+                // ending the session could not revoke it: a store that cannot write is a 503.
                 Err(e) => return Err(e.into()),
             }
         }
@@ -528,6 +544,8 @@ pub async fn refresh_from(
         jwtd_store::Rotation::Rotated { .. } => Ok(rotated(state, access, successor)),
         // Another request rotated this token first: exactly one wins (B5). The loser presented
         // a rotated token, which reuse detection judges like any other.
+        // The session ended while this refresh ran (a logout, a reuse elsewhere).
+        jwtd_store::Rotation::SessionEnded => Err(TokenError::Blacklisted.into()),
         jwtd_store::Rotation::AlreadyBlacklisted => {
             let known = state
                 .store()
@@ -575,12 +593,8 @@ fn step(session: &Session, expires_at: i64, access: &Issued, now: i64) -> Sessio
     }
 }
 
-/// A session may be refreshed: live, used within `session_idle_timeout`, and younger than
-/// `session_lifetime`. One past either is ended now, and the refresh refused as blacklisted.
-async fn require_usable(state: &AppState, session: &Session, now: i64) -> Result<(), RefreshError> {
-    if !session.is_live(now) {
-        return Err(TokenError::Blacklisted.into());
-    }
+/// Whether `session` is past `session_idle_timeout` and past `session_lifetime` at `now`.
+pub(crate) fn past_caps(state: &AppState, session: &Session, now: i64) -> (bool, bool) {
     let settings = &state.config().sessions;
     let idle = settings
         .idle_timeout
@@ -588,6 +602,16 @@ async fn require_usable(state: &AppState, session: &Session, now: i64) -> Result
     let too_old = settings
         .lifetime
         .is_some_and(|lifetime| now >= session.created_at + lifetime);
+    (idle, too_old)
+}
+
+/// A session may be refreshed: live, used within `session_idle_timeout`, and younger than
+/// `session_lifetime`. One past either is ended now, and the refresh refused as blacklisted.
+async fn require_usable(state: &AppState, session: &Session, now: i64) -> Result<(), RefreshError> {
+    if !session.is_live(now) {
+        return Err(TokenError::Blacklisted.into());
+    }
+    let (idle, too_old) = past_caps(state, session, now);
     if idle || too_old {
         state.store().end_session(&session.id, None, now).await?;
         tracing::info!(
@@ -655,7 +679,7 @@ async fn retry(
     require_usable(state, session, now).await?;
     let access = state.engine().access_from(decoded, now)?;
     let successor = successor(state, decoded, Some(session), now)?;
-    state
+    let outcome = state
         .store()
         .rotate(jwtd_store::RotationRequest {
             old: record_of(decoded, token, Some(owner.id), now)?,
@@ -665,7 +689,11 @@ async fn retry(
             session: Some(step(session, successor.expires_at, &access, now)),
         })
         .await?;
-    Ok(rotated(state, access, successor))
+    match outcome {
+        jwtd_store::Rotation::Rotated { .. } => Ok(rotated(state, access, successor)),
+        // The session ended since it was read: nothing was written.
+        _ => Err(TokenError::Blacklisted.into()),
+    }
 }
 
 /// `POST /api/token/verify/`.
@@ -728,9 +756,19 @@ pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), Re
         .blacklist(&record_of(&decoded, token, owner, now)?, now)
         .await?
     {
-        Blacklisting::Added => Ok(()),
-        Blacklisting::AlreadyBlacklisted => Err(TokenError::Blacklisted.into()),
+        Blacklisting::Added => {}
+        Blacklisting::AlreadyBlacklisted => return Err(TokenError::Blacklisted.into()),
     }
+    // With reuse detection, a logout ends the token's session, so that no earlier token of the
+    // family (a retry within the reuse interval) reopens it, and its access tokens die. Without
+    // it this is simplejwt's blacklist, which leaves the access token to its `exp`.
+    if state.config().sessions.reuse_detection
+        && let Some(jti) = decoded.jti()
+        && let Some(session) = state.store().token_state(jti).await?.session
+    {
+        state.store().end_session(&session.id, None, now).await?;
+    }
+    Ok(())
 }
 
 /// `POST /api/token/sliding/refresh/`.

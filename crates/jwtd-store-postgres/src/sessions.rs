@@ -60,6 +60,24 @@ pub(crate) async fn start(
 ) -> Result<(), StoreError> {
     let s = &new.session;
     let tx = client.transaction().await.map_err(db_error)?;
+    // Lock order: the user row first. `FOR SHARE` waits for a password change in flight
+    // (which holds it `FOR UPDATE`) and then reads its new hash.
+    if let Some(hash) = &new.password_hash {
+        let stmt = tx
+            .prepare_cached("SELECT 1 FROM users WHERE id = $1 AND password_hash = $2 FOR SHARE")
+            .await
+            .map_err(db_error)?;
+        if tx
+            .query_opt(&stmt, &[&s.user_id, hash])
+            .await
+            .map_err(db_error)?
+            .is_none()
+        {
+            return Err(StoreError::Conflict(
+                "the password changed while the login ran".to_owned(),
+            ));
+        }
+    }
     execute(
         &tx,
         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
@@ -128,7 +146,19 @@ pub(crate) async fn advance(
     old: &str,
     new: &str,
     step: &SessionStep,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<bool, tokio_postgres::Error> {
+    // An ended session takes no successor: the row lock of this `UPDATE` orders it against an
+    // `end`, and the caller rolls the rotation back.
+    let live = execute(
+        client,
+        "UPDATE sessions SET last_used_at = $2, expires_at = GREATEST(expires_at, $3)
+         WHERE id = $1 AND ended_at IS NULL",
+        &[&step.session_id, &step.at, &step.expires_at],
+    )
+    .await?;
+    if live == 0 {
+        return Ok(false);
+    }
     execute(
         client,
         // The first rotation's time stays: a later one of the same token is reuse, not news.
@@ -142,22 +172,8 @@ pub(crate) async fn advance(
         &[&new, &step.session_id],
     )
     .await?;
-    stamp(client, step).await
-}
-
-/// Stamps a session's last use and newest expiry, and keeps the access token handed out.
-async fn stamp(
-    client: &impl GenericClient,
-    step: &SessionStep,
-) -> Result<(), tokio_postgres::Error> {
-    execute(
-        client,
-        "UPDATE sessions SET last_used_at = $2, expires_at = GREATEST(expires_at, $3)
-         WHERE id = $1",
-        &[&step.session_id, &step.at, &step.expires_at],
-    )
-    .await?;
-    keep_access(client, &step.session_id, &step.access).await
+    keep_access(client, &step.session_id, &step.access).await?;
+    Ok(true)
 }
 
 /// Keeps an access token handed out in a session, to deny-list when the session ends.

@@ -65,7 +65,7 @@ impl<C: GenericClient> TokenStatements for Statements<'_, C> {
         old: &str,
         new: &str,
         step: &SessionStep,
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<bool, tokio_postgres::Error> {
         crate::sessions::advance(self.0, old, new, step).await
     }
 }

@@ -40,6 +40,15 @@ pub(crate) fn start(
     refresh: &TokenRecord,
 ) -> Result<(), StoreError> {
     let s = &new.session;
+    if let Some(hash) = &new.password_hash {
+        let unchanged = conn
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2")
+            .and_then(|mut stmt| stmt.exists(params![s.user_id, hash]))
+            .map_err(db_error)?;
+        if !unchanged {
+            return Err(password_changed());
+        }
+    }
     conn.prepare_cached(
         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
          VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
@@ -57,6 +66,11 @@ pub(crate) fn start(
     .map_err(db_error)?;
     tokens::record_issued(conn, refresh)?;
     join_session(conn, &refresh.jti, &s.id, &new.access).map_err(db_error)
+}
+
+/// The refusal of a session whose login verified a password that has changed since.
+fn password_changed() -> StoreError {
+    StoreError::Conflict("the password changed while the login ran".to_owned())
 }
 
 /// Puts refresh token `jti` in session `session_id`, with the access token handed out with it.
@@ -109,23 +123,28 @@ pub(crate) fn advance(
     old: &str,
     new: &str,
     step: &SessionStep,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
+    // An ended session takes no successor (the write lock makes the check exact).
+    if !stamp(conn, step)? {
+        return Ok(false);
+    }
     // The rotation has just written the parent's blacklist row (or a retry finds it there):
     // marking it there dirties no page the rotation has not written anyway, where the parent's
     // own row would be one more page in the log per refresh.
     conn.prepare_cached("UPDATE blacklisted_tokens SET rotated = 1 WHERE jti = ?1")?
         .execute([old])?;
     join_session(conn, new, &step.session_id, &step.access)?;
-    stamp(conn, step)
+    Ok(true)
 }
 
-/// Stamps a session's last use and newest expiry.
-fn stamp(conn: &Connection, step: &SessionStep) -> rusqlite::Result<()> {
+/// Stamps a live session's last use and newest expiry; whether it was live.
+fn stamp(conn: &Connection, step: &SessionStep) -> rusqlite::Result<bool> {
     conn.prepare_cached(
-        "UPDATE sessions SET last_used_at = ?2, expires_at = max(expires_at, ?3) WHERE id = ?1",
+        "UPDATE sessions SET last_used_at = ?2, expires_at = max(expires_at, ?3)
+         WHERE id = ?1 AND ended_at IS NULL",
     )?
     .execute(params![step.session_id, step.at, step.expires_at])
-    .map(drop)
+    .map(|rows| rows == 1)
 }
 
 /// Keeps an access token handed out in a session, to deny-list when the session ends.
@@ -161,14 +180,9 @@ pub(crate) fn of_access(
 /// A refresh without rotation used the session; whether it was still live (the write lock
 /// orders this against an `end`).
 pub(crate) fn touch(conn: &Connection, step: &SessionStep) -> Result<bool, StoreError> {
-    let live = conn
-        .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND ended_at IS NULL")
-        .and_then(|mut stmt| stmt.exists([&step.session_id]))
-        .map_err(db_error)?;
+    let live = stamp(conn, step).map_err(db_error)?;
     if live {
-        stamp(conn, step)
-            .and_then(|()| keep_access(conn, &step.session_id, &step.access))
-            .map_err(db_error)?;
+        keep_access(conn, &step.session_id, &step.access).map_err(db_error)?;
     }
     Ok(live)
 }

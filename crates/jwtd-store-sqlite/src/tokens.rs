@@ -36,7 +36,7 @@ impl TokenStatements for Statements<'_> {
         old: &str,
         new: &str,
         step: &SessionStep,
-    ) -> impl Future<Output = rusqlite::Result<()>> {
+    ) -> impl Future<Output = rusqlite::Result<bool>> {
         ready(crate::sessions::advance(self.0, old, new, step))
     }
 }

@@ -472,7 +472,9 @@ pub trait Store: Send + Sync + 'static {
     async fn import(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
 
     /// Starts `session` at login and records its first refresh token in it, in one
-    /// transaction. Stores that keep no sessions (Django's schema) only record the token.
+    /// transaction; `Conflict`, writing nothing, when the user's password hash is no longer
+    /// [`NewSession::password_hash`] (changed while the login ran). Stores that keep no
+    /// sessions (Django's schema) only record the token.
     async fn start_session(
         &self,
         session: &NewSession,

@@ -53,6 +53,10 @@ pub struct NewSession {
     /// access tokens too, and one issued in the same second as a logout-all (which
     /// `tokens_valid_after`'s whole seconds cannot tell from a later one) dies as well.
     pub access: AccessRecord,
+    /// The password hash the login verified: the session starts only if the user's hash is
+    /// still this one, so a login with the old password that overlaps a password change does
+    /// not outlive it. `None`: no check (a session started without a password).
+    pub password_hash: Option<String>,
 }
 
 /// A refresh that used a session: what the store updates on it.

@@ -40,6 +40,9 @@ pub enum Rotation {
     /// replayed. Nothing is written, not even the successor. Only a request with
     /// `blacklist_old` gets this; of concurrent such rotations of one token, all but one do.
     AlreadyBlacklisted,
+    /// The session ended (a logout, a reuse elsewhere) after the refresh read it: nothing is
+    /// written, so no successor or access token joins an ended session unrevoked.
+    SessionEnded,
 }
 
 impl Rotation {
@@ -74,15 +77,16 @@ pub trait TokenStatements {
     /// Moves a session on after a rotation: marks `old` rotated at `step.at` (unless it was
     /// already: a retry within the reuse interval does not extend it), puts `new` in the
     /// session, stamps the session's last use and newest expiry, and keeps the access token.
-    /// Stores that keep no sessions (Django's schema) do nothing.
+    /// `false`, writing nothing, when the session has ended (checked under the write's lock).
+    /// Stores that keep no sessions (Django's schema) do nothing and answer `true`.
     fn advance_session(
         &self,
         old: &str,
         new: &str,
         step: &SessionStep,
-    ) -> impl Future<Output = Result<(), Self::Error>> {
+    ) -> impl Future<Output = Result<bool, Self::Error>> {
         let _ = (old, new, step);
-        std::future::ready(Ok(()))
+        std::future::ready(Ok(true))
     }
 }
 
@@ -109,10 +113,12 @@ impl RotationRequest {
             return Ok(Rotation::AlreadyBlacklisted);
         }
         statements.record_issued(&self.new).await?;
-        if let Some(step) = &self.session {
-            statements
+        if let Some(step) = &self.session
+            && !statements
                 .advance_session(&self.old.jti, &self.new.jti, step)
-                .await?;
+                .await?
+        {
+            return Ok(Rotation::SessionEnded);
         }
         Ok(Rotation::Rotated {
             old_blacklisted: self.blacklist_old,
@@ -158,11 +164,11 @@ mod tests {
             old: &str,
             new: &str,
             step: &SessionStep,
-        ) -> Result<(), ()> {
+        ) -> Result<bool, ()> {
             self.log
                 .borrow_mut()
                 .push(format!("advance {} {old} -> {new}", step.session_id));
-            Ok(())
+            Ok(step.session_id != "ended")
         }
     }
 
@@ -243,6 +249,21 @@ mod tests {
             Rotation::AlreadyBlacklisted
         );
         assert_eq!(*memory.log.borrow(), ["record a", "blacklist a"]);
+
+        // A session that ended meanwhile: the rotation stops and keeps nothing.
+        let mut rotation = request("c", "d", true);
+        rotation.session = Some(SessionStep {
+            session_id: "ended".to_owned(),
+            at: 10,
+            expires_at: 200,
+            access: crate::AccessRecord {
+                jti: "y".to_owned(),
+                expires_at: 20,
+            },
+        });
+        let outcome = ready(rotation.run(&memory)).unwrap();
+        assert_eq!(outcome, Rotation::SessionEnded);
+        assert!(!outcome.keeps_writes());
     }
 
     #[test]

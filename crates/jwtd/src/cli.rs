@@ -77,7 +77,7 @@ pub enum SessionCommand {
         #[arg(long)]
         json: bool,
     },
-    /// End one session: its refresh tokens are blacklisted and its latest access token refused.
+    /// End one session: its refresh tokens are blacklisted and its access tokens refused.
     Revoke {
         /// The session's id (from `jwtd session list`).
         session_id: String,

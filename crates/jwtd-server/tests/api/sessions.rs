@@ -303,10 +303,11 @@ async fn a_logged_out_token_presented_again_is_not_reuse() {
         .await
         .expect_token(401, &token_error(BLACKLISTED));
     assert_eq!(metric(&app, REUSE_METRIC).await, 0.0);
-    // simplejwt's logout leaves the access token alive; reuse detection did not kill it.
+    // With reuse detection on, the logout ended the session, access token included (without
+    // it, simplejwt's blacklist leaves the access token alive: blacklist.rs).
     app.hello(&access)
         .await
-        .expect_protected(200, &hello_body("alice"));
+        .expect_protected(401, &access_error(BLACKLISTED));
 }
 
 #[test]
@@ -1472,4 +1473,69 @@ async fn a_password_change_with_check_revoke_token_answers_a_working_pair() {
     );
     let reply = app.refresh(&old_refresh).await;
     assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+/// Review findings, each once a way past a revocation.
+mod escapes {
+    use super::*;
+
+    /// A sliding token renewed after its first row's `exp` (the row logout-all blacklists no
+    /// longer covers it) is still refused after a logout-all: `tokens_valid_after` applies to
+    /// sliding refresh too.
+    #[tokio::test]
+    async fn a_renewed_sliding_token_does_not_outlive_logout_all() {
+        let app = spawn_app(&[("JWTD_AUTH_TOKEN_CLASSES", "AccessToken,SlidingToken")]).await;
+        let id = app.create_user("alice", PASSWORD, true).await;
+        let (_, access) = app.obtain("alice", PASSWORD).await;
+        // A sliding token as another service sharing the key would mint it: never recorded.
+        let sliding = app.mint_claims(&with(
+            &with(&claims("sliding", id.to_string()), "iat", json!(now() - 600)),
+            "refresh_exp",
+            json!(now() + 86_400),
+        ));
+        expect_no_content(&logout_all(&app, &access).await);
+        app.renew_sliding(&sliding)
+            .await
+            .expect_token(401, &token_error(BLACKLISTED));
+    }
+
+    /// A refresh token the store never recorded (minted by a Django service sharing the key)
+    /// is refused after a logout-all, and so is every access token it could mint.
+    #[tokio::test]
+    async fn an_unrecorded_refresh_token_does_not_outlive_logout_all() {
+        let app = spawn_app(&[]).await;
+        let id = app.create_user("alice", PASSWORD, true).await;
+        let (_, access) = app.obtain("alice", PASSWORD).await;
+        let minted = app.mint_claims(&with(
+            &claims("refresh", id.to_string()),
+            "iat",
+            json!(now() - 60),
+        ));
+        app.refresh(&minted).await.tokens(&["access"]);
+        expect_no_content(&logout_all(&app, &access).await);
+        app.refresh(&minted)
+            .await
+            .expect_token(401, &token_error(BLACKLISTED));
+    }
+
+    /// simplejwt's logout (blacklisting the newest refresh token) ends the session, so a retry
+    /// of its parent within the reuse interval cannot reopen it.
+    #[tokio::test]
+    async fn a_logout_is_not_undone_by_a_retry_within_the_reuse_interval() {
+        let mut vars = DETECT.to_vec();
+        vars.push(("JWTD_REFRESH_TOKEN_REUSE_INTERVAL", "1h"));
+        let app = spawn_app(&vars).await;
+        app.create_user("alice", PASSWORD, true).await;
+        let (parent, _) = app.obtain("alice", PASSWORD).await;
+        let (access, newest) = rotate(&app, &parent).await;
+        app.blacklist(&newest).await.expect_token(200, EMPTY);
+        app.refresh(&parent)
+            .await
+            .expect_token(401, &token_error(BLACKLISTED));
+        app.hello(&access)
+            .await
+            .expect_protected(401, &access_error(BLACKLISTED));
+        let (_, other_access) = app.obtain("alice", PASSWORD).await;
+        assert_eq!(ids(&list_sessions(&app, &other_access).await).len(), 1);
+    }
 }

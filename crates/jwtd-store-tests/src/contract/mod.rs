@@ -36,15 +36,17 @@ pub use rotation::{
     rotate_an_unrecorded_token, rotate_blacklisting_the_old_token, rotate_without_blacklisting,
 };
 pub use sessions::{
-    ACCESS, access, access_jti, change_password_revokes_everything, concurrent_count_attempts,
-    concurrent_end_session, concurrent_rotation_in_a_session, count_attempt_counts_per_window,
-    count_attempt_is_not_shared, deny_access_and_is_access_denied,
-    django_logout_all_blacklists_the_users_tokens, django_sessions_are_not_kept,
-    end_all_sessions_logs_the_user_out_everywhere, end_session_of_an_expired_session_is_false,
-    end_session_revokes_the_session, flush_expired_forgets_expired_access_tokens_of_live_sessions,
+    ACCESS, a_session_starts_only_with_the_password_it_verified, access, access_jti,
+    change_password_revokes_everything, concurrent_count_attempts, concurrent_end_session,
+    concurrent_rotation_in_a_session, count_attempt_counts_per_window, count_attempt_is_not_shared,
+    deny_access_and_is_access_denied, django_logout_all_blacklists_the_users_tokens,
+    django_sessions_are_not_kept, end_all_sessions_logs_the_user_out_everywhere,
+    end_session_of_an_expired_session_is_false, end_session_revokes_the_session,
+    flush_expired_forgets_expired_access_tokens_of_live_sessions,
     flush_expired_removes_expired_sessions_and_denials, login, logout_all_racing_the_sessions,
-    rotation_in_a_session_moves_it_on, session_id, sessions_are_listed_live_and_newest_first,
-    start_session_records_the_token_in_its_session, step, touch_session_stamps_the_last_use,
+    rotation_in_a_session_moves_it_on, rotation_into_an_ended_session_writes_nothing, session_id,
+    sessions_are_listed_live_and_newest_first, start_session_records_the_token_in_its_session,
+    step, touch_session_stamps_the_last_use,
 };
 pub use sharing::{durable_check, durable_write, two_stores_see_each_other};
 pub use snapshot::{copy_preserves_everything, import_refuses_a_store_with_data};

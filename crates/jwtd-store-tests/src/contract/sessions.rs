@@ -53,6 +53,7 @@ pub fn login(id: &str, user: UserId, at: i64, expires_at: i64) -> NewSession {
             ended_at: None,
         },
         access: access(&access_jti(id, at), at + ACCESS),
+        password_hash: None,
     }
 }
 
@@ -1766,4 +1767,91 @@ pub async fn django_logout_all_blacklists_the_users_tokens(store: &dyn Store, us
     // Again: nothing left to blacklist, and no error.
     store.end_all_sessions(alice.id, T0 + 40).await.unwrap();
     assert!(!store.is_blacklisted("bobs").await.unwrap());
+}
+
+/// A rotation that read its session before the session ended writes nothing once it has
+/// ([`Rotation::SessionEnded`]), with or without blacklisting (a retry within the reuse
+/// interval does not blacklist): no successor and no access token joins an ended session, where
+/// nothing would revoke them.
+pub async fn rotation_into_an_ended_session_writes_nothing(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
+    let id = session_id(77);
+    start(
+        store,
+        &login(&id, alice.id, T0, T0 + DAY),
+        &token("ended-0", Some(alice.id), T0, T0 + DAY),
+    )
+    .await;
+    assert!(store.end_session(&id, None, T0 + 5).await.unwrap());
+    for (blacklist_old, successor) in [(true, "late-1"), (false, "late-2")] {
+        let mut request = rotation(
+            &token("ended-0", Some(alice.id), T0, T0 + DAY),
+            &token(successor, Some(alice.id), T0 + 10, T0 + 10 + DAY),
+            blacklist_old,
+            T0 + 10,
+        );
+        request.session = Some(step(&id, T0 + 10, T0 + 10 + DAY));
+        let outcome = store.rotate(request).await.unwrap();
+        // With blacklisting the parent was blacklisted by the end already.
+        assert!(
+            matches!(
+                outcome,
+                Rotation::SessionEnded | Rotation::AlreadyBlacklisted
+            ),
+            "blacklist_old = {blacklist_old}: {outcome:?}"
+        );
+        assert_eq!(
+            store.token_state(successor).await.unwrap(),
+            TokenState::default(),
+            "no successor was recorded"
+        );
+        let late_access = access_jti(&id, T0 + 10);
+        assert_eq!(
+            store
+                .session_of_access(&late_access, alice.id)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
+
+/// A login whose password was changed while it ran starts no session: `Conflict`, and nothing
+/// is written.
+pub async fn a_session_starts_only_with_the_password_it_verified(store: &dyn Store, users: &Users) {
+    let alice = users.create(store, "alice", T0).await;
+    let verified = alice.password_hash.clone();
+    store
+        .change_password(alice.id, "$argon2id$changed-meanwhile", T0 + 1)
+        .await
+        .unwrap();
+    let stale = NewSession {
+        password_hash: Some(verified),
+        ..login(&session_id(78), alice.id, T0 + 2, T0 + 2 + DAY)
+    };
+    assert!(matches!(
+        store
+            .start_session(
+                &stale,
+                &token("stale", Some(alice.id), T0 + 2, T0 + 2 + DAY)
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.sessions(alice.id, T0 + 3).await.unwrap(), Vec::new());
+    assert_eq!(
+        store.token_state("stale").await.unwrap(),
+        TokenState::default()
+    );
+    let current = NewSession {
+        password_hash: Some("$argon2id$changed-meanwhile".to_owned()),
+        ..login(&session_id(79), alice.id, T0 + 2, T0 + 2 + DAY)
+    };
+    start(
+        store,
+        &current,
+        &token("fresh", Some(alice.id), T0 + 2, T0 + 2 + DAY),
+    )
+    .await;
+    assert_eq!(store.sessions(alice.id, T0 + 3).await.unwrap().len(), 1);
 }

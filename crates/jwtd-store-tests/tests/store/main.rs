@@ -61,6 +61,8 @@ contract_tests!(
     sessions_are_listed_live_and_newest_first,
     rotation_in_a_session_moves_it_on,
     touch_session_stamps_the_last_use,
+    rotation_into_an_ended_session_writes_nothing,
+    a_session_starts_only_with_the_password_it_verified,
     end_session_revokes_the_session,
     end_session_of_an_expired_session_is_false,
     end_all_sessions_logs_the_user_out_everywhere,
