@@ -11,6 +11,7 @@ use crate::body::Fields;
 use crate::client::ClientAddr;
 use crate::cookies;
 use crate::error::ApiError;
+use crate::openapi as doc;
 use crate::state::{AppState, now};
 use crate::tokens;
 
@@ -31,6 +32,49 @@ pub(crate) fn origin(client: Option<Extension<ClientAddr>>, headers: &HeaderMap)
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/",
+    tag = "tokens",
+    operation_id = "token_obtain_pair",
+    summary = "Obtain a token pair (log in)",
+    description = "simplejwt's `TokenObtainPairView`: credentials in, a refresh and an access \
+        token out, and a new session. In cookie mode (`refresh_cookie = true`) the body has the \
+        access token only; the refresh token is set in an httpOnly cookie, beside a readable \
+        `csrftoken` cookie for `X-CSRFToken`. Counted by the login throttles.",
+    request_body(description = "The credentials; the login field is `username_field`.", content(
+        (doc::Credentials = "application/json", example = json!({"username": "alice", "password": "correct horse battery staple"})),
+        (doc::Credentials = "application/x-www-form-urlencoded"),
+        (doc::Credentials = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Logged in.", body = doc::ObtainPairResponse,
+            headers(("Set-Cookie" = String, description = "Cookie mode only: `refresh=<token>; HttpOnly; Secure; SameSite=Strict; Path=/api/token/; Max-Age=<refresh lifetime>` and `csrftoken=<secret>; Secure; SameSite=Strict; Path=/`.")),
+            examples(
+                ("pair" = (value = json!({"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...", "access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."}))),
+                ("cookie_mode" = (value = json!({"access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."}))),
+            )
+        ),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
+                ("blank" = (value = json!({"username": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, description = "Unknown user, wrong password or inactive user, indistinguishably.",
+            body = doc::Detail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+            example = json!({"detail": "No active account found with the given credentials"})
+        ),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 429, response = doc::Throttled),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/`.
 pub async fn obtain_pair(
     State(state): State<AppState>,
@@ -97,6 +141,58 @@ fn presented_refresh(
     Ok(Presented::Body(token))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/refresh/",
+    tag = "tokens",
+    operation_id = "token_refresh",
+    summary = "Refresh: a new access token for a refresh token",
+    description = "simplejwt's `TokenRefreshView`. With `rotate_refresh_tokens` the answer also \
+        has the refresh token's successor (and the presented one is blacklisted with \
+        `blacklist_after_rotation`). In cookie mode a request whose body has no `refresh` uses \
+        the refresh cookie instead, must pass the CSRF check, and gets a rotated successor as a \
+        new cookie rather than in the body; a body `refresh` always wins.",
+    request_body(description = "The refresh token; optional in cookie mode (the cookie is used).", content(
+        (doc::RefreshRequest = "application/json", example = json!({"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."})),
+        (doc::RefreshRequest = "application/x-www-form-urlencoded"),
+        (doc::RefreshRequest = "multipart/form-data"),
+    )),
+    security((), ("refresh_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "A new access token (and with rotation, the successor).",
+            body = doc::RefreshResponse,
+            headers(("Set-Cookie" = String, description = "Cookie mode, refreshed from the cookie with rotation: the successor in the refresh cookie.")),
+            examples(
+                ("access" = (value = json!({"access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."}))),
+                ("rotated" = (value = json!({"access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...", "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."}))),
+            )
+        ),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"refresh": ["This field is required."]}))),
+                ("blank" = (value = json!({"refresh": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, description = "The refresh token was refused (invalid, expired, blacklisted, reused, of an ended session), or its user is gone, inactive or changed their password.",
+            body = doc::AuthenticationFailed,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+            examples(
+                ("blacklisted" = (value = json!({"detail": "Token is blacklisted", "code": "token_not_valid"}))),
+                ("expired" = (value = json!({"detail": "Token is expired", "code": "token_not_valid"}))),
+                ("invalid" = (value = json!({"detail": "Token is invalid", "code": "token_not_valid"}))),
+                ("no_active_account" = (value = json!({"detail": "No active account found for the given token."}))),
+                ("password_changed" = (value = json!({"detail": "The user's password has been changed."}))),
+            )
+        ),
+        (status = 403, response = doc::CsrfFailed),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/refresh/`.
 pub async fn refresh(
     State(state): State<AppState>,
@@ -131,6 +227,36 @@ pub async fn refresh(
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/verify/",
+    tag = "tokens",
+    operation_id = "token_verify",
+    summary = "Verify a token",
+    description = "simplejwt's `TokenVerifyView`: `{}` when the token's signature and times are \
+        valid and it is not blacklisted or revoked; says nothing about its fitness for a use.",
+    request_body(content(
+        (doc::TokenRequest = "application/json", example = json!({"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."})),
+        (doc::TokenRequest = "application/x-www-form-urlencoded"),
+        (doc::TokenRequest = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "The token is valid.", body = doc::Empty),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"token": ["This field is required."]}))),
+                ("blank" = (value = json!({"token": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, response = doc::TokenNotValid),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/verify/`.
 pub async fn verify(
     State(state): State<AppState>,
@@ -141,6 +267,41 @@ pub async fn verify(
     Ok(Json(json!({})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/blacklist/",
+    tag = "tokens",
+    operation_id = "token_blacklist",
+    summary = "Blacklist a refresh token (log out)",
+    description = "simplejwt's `TokenBlacklistView`: the refresh token can no longer be used. In \
+        cookie mode a request whose body has no `refresh` blacklists the refresh cookie's token \
+        (after the CSRF check) and clears the cookie.",
+    request_body(description = "The refresh token; optional in cookie mode (the cookie is used).", content(
+        (doc::RefreshRequest = "application/json", example = json!({"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."})),
+        (doc::RefreshRequest = "application/x-www-form-urlencoded"),
+        (doc::RefreshRequest = "multipart/form-data"),
+    )),
+    security((), ("refresh_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "Blacklisted.", body = doc::Empty,
+            headers(("Set-Cookie" = String, description = "Cookie mode, from the cookie: the refresh cookie cleared (`Max-Age=0`)."))
+        ),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"refresh": ["This field is required."]}))),
+                ("blank" = (value = json!({"refresh": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, response = doc::TokenNotValid),
+        (status = 403, response = doc::CsrfFailed),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/blacklist/`.
 pub async fn blacklist(
     State(state): State<AppState>,
@@ -162,6 +323,42 @@ pub async fn blacklist(
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/",
+    tag = "tokens",
+    operation_id = "token_obtain_sliding",
+    summary = "Obtain a sliding token (log in)",
+    description = "simplejwt's `TokenObtainSlidingView`: credentials in, one sliding token out, \
+        renewable with `POST /api/token/sliding/refresh/` until its `refresh_exp`. Counted by \
+        the login throttles.",
+    request_body(description = "The credentials; the login field is `username_field`.", content(
+        (doc::Credentials = "application/json", example = json!({"username": "alice", "password": "correct horse battery staple"})),
+        (doc::Credentials = "application/x-www-form-urlencoded"),
+        (doc::Credentials = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Logged in.", body = doc::SlidingToken),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
+                ("blank" = (value = json!({"username": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, description = "Unknown user, wrong password or inactive user, indistinguishably.",
+            body = doc::Detail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+            example = json!({"detail": "No active account found with the given credentials"})
+        ),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 429, response = doc::Throttled),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/sliding/`.
 pub async fn obtain_sliding(
     State(state): State<AppState>,
@@ -175,6 +372,36 @@ pub async fn obtain_sliding(
     Ok(Json(json!({ "token": token.token })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/sliding/refresh/",
+    tag = "tokens",
+    operation_id = "token_refresh_sliding",
+    summary = "Renew a sliding token",
+    description = "simplejwt's `TokenRefreshSlidingView`: a new sliding token with a fresh \
+        `exp`, while the token's `refresh_exp` has not passed.",
+    request_body(content(
+        (doc::TokenRequest = "application/json", example = json!({"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."})),
+        (doc::TokenRequest = "application/x-www-form-urlencoded"),
+        (doc::TokenRequest = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Renewed.", body = doc::SlidingToken),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"token": ["This field is required."]}))),
+                ("blank" = (value = json!({"token": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, response = doc::TokenNotValid),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/sliding/refresh/`.
 pub async fn refresh_sliding(
     State(state): State<AppState>,
@@ -185,26 +412,93 @@ pub async fn refresh_sliding(
     Ok(Json(json!({ "token": renewed.token })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/hello/",
+    tag = "demo",
+    operation_id = "hello",
+    summary = "Greet the caller",
+    description = "The reference site's protected demo view. Other methods are refused after \
+        authentication, as DRF does.",
+    security(("access_token" = [])),
+    responses(
+        (status = 200, description = "The greeting.", body = doc::Greeting),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `GET /hello/`.
 pub async fn hello(AuthUser(user): AuthUser) -> Json<Value> {
     Json(json!({ "message": format!("Hello, {}!", user.username) }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    tag = "account",
+    operation_id = "me",
+    summary = "Who the caller is",
+    security(("access_token" = [])),
+    responses(
+        (status = 200, description = "The caller's id and username.", body = doc::Me),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `GET /api/me/`.
 pub async fn me(AuthUser(user): AuthUser) -> Json<Value> {
     Json(json!({ "id": user.id, "username": user.username }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/ping/",
+    tag = "demo",
+    operation_id = "ping",
+    summary = "Ping (no authentication)",
+    description = "The reference site's unauthenticated demo view.",
+    responses(
+        (status = 200, description = "Pong.", body = doc::Pong),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `GET /ping/`: the reference site's unauthenticated demo view.
 pub async fn ping() -> Json<Value> {
     Json(json!({ "ping": "pong" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "healthz",
+    summary = "Liveness",
+    description = "The process is up and serving. Outside the concurrency cap and the request \
+        timeout; also served on `metrics_listen` when that is set.",
+    responses(
+        (status = 200, description = "Up.", body = doc::Health),
+    ),
+)]
 /// `GET /healthz`: the process is up and serving.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "keys",
+    operation_id = "jwks",
+    summary = "The public keys (JWKS)",
+    description = "The public keys that verify this server's tokens (RFC 7517): the active key, \
+        `next` keys published ahead and retired keys still inside their window, each with its \
+        RFC 7638 thumbprint as `kid`. HMAC secrets are never published (`{\"keys\":[]}`).",
+    responses(
+        (status = 200, description = "The key set.", body = doc::Jwks,
+            headers(("Cache-Control" = String, description = "`public, max-age=<jwks_max_age>`"))
+        ),
+    ),
+)]
 /// `GET /.well-known/jwks.json`: the public keys that verify jwtd's tokens (RFC 7517), for
 /// resource servers that verify tokens themselves: the active key, `next` keys published ahead
 /// and retired keys still inside their window. HMAC secrets are never published.
@@ -225,6 +519,21 @@ fn cached_for_jwks_max_age(state: &AppState, mut response: Response) -> Response
     response
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "keys",
+    operation_id = "openid_configuration",
+    summary = "OpenID Connect discovery metadata",
+    description = "For API gateways and Kubernetes-style verifiers (OpenID Connect Discovery \
+        1.0), when `issuer` and `public_url` are both set; every URL is built from `public_url`.",
+    responses(
+        (status = 200, description = "The discovery document.", body = doc::OpenIdConfiguration,
+            headers(("Cache-Control" = String, description = "`public, max-age=<jwks_max_age>`"))
+        ),
+        (status = 404, response = doc::NotFound),
+    ),
+)]
 /// `GET /.well-known/openid-configuration`: the discovery document API gateways and
 /// Kubernetes-style verifiers read (OpenID Connect Discovery 1.0), when `issuer` is set. Every
 /// URL is built from `public_url`, never from the request's `Host` header, which a client
@@ -262,6 +571,19 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
 /// How long `/readyz` waits for the store before calling it unavailable.
 const READY_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "readyz",
+    summary = "Readiness",
+    description = "The store answers (within 2 s) and the keys are loaded. Outside the \
+        concurrency cap and the request timeout.",
+    responses(
+        (status = 200, description = "Ready.", body = doc::Ready),
+        (status = 503, description = "The store does not answer.", body = doc::NotReady),
+    ),
+)]
 /// `GET /readyz`: the store answers and the keys are loaded, so requests can be served.
 /// The keys are loaded before the server starts (a server without keys never listens), so
 /// only the store can make this fail.
@@ -292,6 +614,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "OpenMetrics text, every name `jwtd_*`. Served here unless `metrics_listen` \
+        puts it on a separate address.",
+    responses(
+        (status = 200, description = "The metrics.", body = String,
+            content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            example = json!("# TYPE jwtd_http_requests counter\n...\n# EOF\n")
+        ),
+    ),
+)]
 /// `GET /metrics`: Prometheus / OpenMetrics text.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
@@ -304,6 +641,27 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/check/",
+    tag = "forward-auth",
+    operation_id = "auth_check",
+    summary = "Forward-auth check (any method)",
+    description = "For nginx `auth_request`, Traefik ForwardAuth and Caddy `forward_auth`. \
+        Answers every method alike (GET is documented); a valid access token gets 200 naming \
+        the user in headers, anything else the 401 a protected endpoint would give.",
+    security(("access_token" = [])),
+    responses(
+        (status = 200, description = "Authenticated.", body = doc::Empty,
+            headers(
+                ("X-Auth-User-Id" = String, description = "The user id claim's value."),
+                ("X-Auth-Username" = String, description = "The username (UTF-8 bytes)."),
+            )
+        ),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `/api/auth/check` (any method): forward-auth for nginx `auth_request`, Traefik ForwardAuth
 /// and Caddy `forward_auth`. A valid access token answers 200 naming the user in headers;
 /// anything else gets the 401 a protected endpoint would give.
@@ -368,6 +726,21 @@ pub fn options_metadata(
     .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sessions/",
+    tag = "sessions",
+    operation_id = "sessions_list",
+    summary = "The caller's live sessions",
+    description = "Newest first; `current` marks the session of the access token making the \
+        request. Empty in Django mode, which keeps no sessions.",
+    security(("access_token" = [])),
+    responses(
+        (status = 200, description = "The sessions.", body = Vec<doc::Session>),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `GET /api/sessions/`: the caller's live sessions, newest first.
 pub async fn sessions(
     State(state): State<AppState>,
@@ -387,6 +760,23 @@ pub async fn sessions(
     Ok(Json(Value::Array(listed)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}/",
+    tag = "sessions",
+    operation_id = "session_end",
+    summary = "End one of the caller's sessions",
+    description = "Blacklists the session's refresh tokens and deny-lists its access tokens. \
+        Another user's session id answers 404, as an unknown one does.",
+    params(("id" = String, Path, description = "A session id, as `GET /api/sessions/` lists it.")),
+    security(("access_token" = [])),
+    responses(
+        (status = 204, description = "Ended."),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `DELETE /api/sessions/{id}/`: ends one of the caller's sessions; 404 for any id that is not
 /// a live session of theirs (another user's included, so ids cannot be probed).
 pub async fn end_session(
@@ -401,6 +791,21 @@ pub async fn end_session(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/sessions/logout-all/",
+    tag = "sessions",
+    operation_id = "sessions_logout_all",
+    summary = "Log out everywhere",
+    description = "Ends every session of the caller and refuses every access token issued so \
+        far, this one included.",
+    security(("access_token" = [])),
+    responses(
+        (status = 204, description = "Logged out everywhere."),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/sessions/logout-all/`: ends every session of the caller and refuses every access
 /// token issued so far.
 pub async fn logout_all(
@@ -412,6 +817,40 @@ pub async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/password/change/",
+    tag = "account",
+    operation_id = "password_change",
+    summary = "Change the caller's password",
+    description = "Checks the old password (counted by the login throttles), stores the new \
+        one, revokes every session and access token of the caller and starts a fresh session. \
+        404 in Django mode, where Django owns the passwords.",
+    request_body(content(
+        (doc::PasswordChangeRequest = "application/json", example = json!({"old_password": "correct horse battery staple", "new_password": "a longer, better passphrase"})),
+        (doc::PasswordChangeRequest = "application/x-www-form-urlencoded"),
+        (doc::PasswordChangeRequest = "multipart/form-data"),
+    )),
+    security(("access_token" = [])),
+    responses(
+        (status = 200, description = "Changed: a new session's tokens.", body = doc::TokenPair),
+        (status = 400, description = "A wrong old password, a new password Django's validators refuse, a missing field or an unreadable body.",
+            body = doc::ValidationError,
+            examples(
+                ("wrong_old_password" = (value = json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]}))),
+                ("too_short" = (value = json!({"new_password": ["This password is too short. It must contain at least 8 characters."]}))),
+                ("missing" = (value = json!({"old_password": ["This field is required."], "new_password": ["This field is required."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, response = doc::NotAuthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 429, response = doc::Throttled),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/password/change/`: `{"old_password", "new_password"}` → a fresh pair. 404 in
 /// Django mode, where passwords are Django's to change (after authentication, as DRF checks).
 pub async fn change_password(
@@ -434,6 +873,36 @@ pub async fn change_password(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/revoke/",
+    tag = "tokens",
+    operation_id = "token_revoke",
+    summary = "Revoke a token (RFC 7009)",
+    description = "A refresh token ends its session, a sliding token is blacklisted, an access \
+        token deny-listed until its `exp`. Answers `200 {}` whatever the token was (valid, \
+        foreign, expired or garbage), so it tells nothing about it.",
+    request_body(content(
+        (doc::RevokeRequest = "application/json", example = json!({"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...", "token_type_hint": "refresh_token"})),
+        (doc::RevokeRequest = "application/x-www-form-urlencoded"),
+        (doc::RevokeRequest = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Done (whatever the token was).", body = doc::Empty),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"token": ["This field is required."]}))),
+                ("blank" = (value = json!({"token": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/revoke/` (RFC 7009): `token` (form or JSON), optional `token_type_hint`
 /// (the type is read from the token itself). `200 {}` whatever the token was.
 pub async fn revoke(
@@ -445,6 +914,49 @@ pub async fn revoke(
     Ok(Json(json!({})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/token/introspect/",
+    tag = "tokens",
+    operation_id = "token_introspect",
+    summary = "Introspect a token (RFC 7662)",
+    description = "For resource servers holding the configured `introspection_token` (compared \
+        in constant time). A token every check would accept (signature, times, type, \
+        blacklist, session, revocation, an active user) is `active` with its claims; anything \
+        else is `{\"active\":false}`. 404 when no introspection token is configured.",
+    request_body(content(
+        (doc::TokenRequest = "application/json", example = json!({"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."})),
+        (doc::TokenRequest = "application/x-www-form-urlencoded"),
+        (doc::TokenRequest = "multipart/form-data"),
+    )),
+    security(("introspection_token" = [])),
+    responses(
+        (status = 200, description = "Whether the token is active.", body = doc::Introspection,
+            examples(
+                ("active" = (value = json!({"active": true, "sub": "1", "token_type": "refresh", "user_id": "1", "username": "alice", "exp": 1796497668, "iat": 1796411268, "jti": "0e6a1f0c5b2d4c1e9f3a7b8c6d5e4f3a", "session_id": "b9309d62f7854e6ba1603ed859a5cf47"}))),
+                ("inactive" = (value = json!({"active": false}))),
+            )
+        ),
+        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
+            body = doc::ValidationError,
+            examples(
+                ("missing" = (value = json!({"token": ["This field is required."]}))),
+                ("blank" = (value = json!({"token": ["This field may not be blank."]}))),
+                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+            )
+        ),
+        (status = 401, description = "Without the configured introspection token.",
+            body = doc::Detail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+            example = json!({"detail": "Invalid introspection credentials."})
+        ),
+        (status = 404, response = doc::NotFound),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 415, response = doc::UnsupportedMediaType),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 /// `POST /api/token/introspect/` (RFC 7662), behind `Authorization: Bearer
 /// <introspection_token>`; 404 when no introspection token is configured.
 pub async fn introspect(
@@ -458,12 +970,18 @@ pub async fn introspect(
     };
     let presented = headers
         .get(header::AUTHORIZATION)
-        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+        .map(|value| value.as_bytes())
+        .and_then(|value| {
+            let (scheme, rest) = value.split_at_checked(7)?;
+            scheme.eq_ignore_ascii_case(b"bearer ").then_some(rest)
+        })
         .unwrap_or_default();
-    // Compared in constant time: the secret must not leak through response timing.
+    // The digests are compared in constant time: neither the secret nor its length leaks
+    // through response timing.
+    let digest = |bytes: &[u8]| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     if aws_lc_rs::constant_time::verify_slices_are_equal(
-        presented,
-        secret.expose_secret().as_bytes(),
+        digest(presented).as_ref(),
+        digest(secret.expose_secret().as_bytes()).as_ref(),
     )
     .is_err()
     {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod handlers;
 pub mod managed_keys;
 pub mod metrics;
+pub mod openapi;
 pub mod password;
 pub mod router;
 pub mod server;

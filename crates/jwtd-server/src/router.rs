@@ -119,14 +119,18 @@ fn account_route(route: MethodRouter<AppState>, allow: &'static str) -> MethodRo
         .layer::<_, Infallible>(no_store())
 }
 
-/// Adds a route under `path` and under `path` without its trailing slash.
+/// Adds a route under `path` and under its twin: `path` without its trailing slash, or with
+/// one when it has none (`/api/openapi.json`).
 fn both_slashes(
     router: Router<AppState>,
     path: &str,
     route: MethodRouter<AppState>,
 ) -> Router<AppState> {
-    let bare = path.trim_end_matches('/');
-    router.route(path, route.clone()).route(bare, route)
+    let twin = match path.strip_suffix('/') {
+        Some(bare) => bare.to_owned(),
+        None => format!("{path}/"),
+    };
+    router.route(path, route.clone()).route(&twin, route)
 }
 
 /// The API's limits in one middleware (one layer is cheaper per request than a stack of them):
@@ -162,12 +166,12 @@ async fn api_limits(State(limits): State<ApiLimits>, request: Request, next: Nex
     response
 }
 
-/// The application router: the API under the server's limits, plus health, keys and metrics.
-/// Each path is served with and without its trailing slash.
-pub fn router(state: AppState) -> Router {
-    let server = &state.config().server;
-    let limits = server.limits;
-    let routes: [(&str, MethodRouter<AppState>); 16] = [
+/// The API's routes, served under the server's limits, each path with and without its trailing
+/// slash. Every route [`router`] serves is in this table or in [`public_routes`], and
+/// [`route_paths`] reads both, so a route added here without its `#[utoipa::path]` in
+/// [`crate::openapi::ApiDoc`] fails the `openapi` API test.
+fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
         (
             "/api/token/",
             token_view(post(handlers::obtain_pair), &OBTAIN_PAIR),
@@ -233,8 +237,46 @@ pub fn router(state: AppState) -> Router {
                 HeaderValue::from_static("GET, HEAD, OPTIONS"),
             )),
         ),
+        ("/api/openapi.json", get(crate::openapi::openapi_json)),
+    ]
+}
+
+/// Health, keys and metrics: outside the cap and the timeout (an overloaded server still
+/// answers its orchestrator, and resource servers can still fetch the keys), each at exactly
+/// its path. `/metrics` only when `metrics` (it may have a listener of its own).
+fn public_routes(metrics: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    let mut routes = vec![
+        ("/healthz", get(handlers::healthz)),
+        ("/readyz", get(handlers::readyz)),
+        ("/.well-known/jwks.json", get(handlers::jwks)),
+        (
+            "/.well-known/openid-configuration",
+            get(handlers::openid_configuration),
+        ),
     ];
-    let api = routes
+    if metrics {
+        routes.push(("/metrics", get(handlers::metrics)));
+    }
+    routes
+}
+
+/// Every path [`router`] can serve, as its route tables write it (a path served with and
+/// without its trailing slash is listed once, in the table's form; `/metrics` is listed even
+/// when it has a listener of its own). `/api/openapi.json` documents exactly these.
+pub fn route_paths() -> Vec<&'static str> {
+    api_routes()
+        .into_iter()
+        .chain(public_routes(true))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// The application router: the API under the server's limits, plus health, keys and metrics.
+/// Each API path is served with and without its trailing slash.
+pub fn router(state: AppState) -> Router {
+    let server = &state.config().server;
+    let limits = server.limits;
+    let api = api_routes()
         .into_iter()
         .fold(Router::new(), |api, (path, route)| {
             both_slashes(api, path, route)
@@ -249,19 +291,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(limits_state, api_limits));
 
-    // Health, metrics and the public keys stay outside the cap and the timeout: an overloaded
-    // server still answers its orchestrator, and resource servers can still fetch the keys.
-    let mut router = api
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/.well-known/jwks.json", get(handlers::jwks))
-        .route(
-            "/.well-known/openid-configuration",
-            get(handlers::openid_configuration),
-        );
-    if server.metrics_on_main_listener() {
-        router = router.route("/metrics", get(handlers::metrics));
-    }
+    // Health, metrics and the public keys stay outside the cap and the timeout.
+    let router = public_routes(server.metrics_on_main_listener())
+        .into_iter()
+        .fold(api, |router, (path, route)| router.route(path, route));
     with_common_layers(router, &state).with_state(state)
 }
 

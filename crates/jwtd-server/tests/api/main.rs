@@ -17,6 +17,7 @@ mod key_sets;
 mod leeway;
 mod login_by_email;
 mod obtain;
+mod openapi;
 mod production;
 mod protected;
 mod refresh;

@@ -1489,7 +1489,11 @@ mod escapes {
         let (_, access) = app.obtain("alice", PASSWORD).await;
         // A sliding token as another service sharing the key would mint it: never recorded.
         let sliding = app.mint_claims(&with(
-            &with(&claims("sliding", id.to_string()), "iat", json!(now() - 600)),
+            &with(
+                &claims("sliding", id.to_string()),
+                "iat",
+                json!(now() - 600),
+            ),
             "refresh_exp",
             json!(now() + 86_400),
         ));
