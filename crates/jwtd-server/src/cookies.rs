@@ -106,15 +106,14 @@ fn failed(reason: &str) -> ApiError {
 /// sent, must be this server's own (its `Host`, or `public_url`) or one of
 /// `cors_allowed_origins` (never `*`); `X-CSRFToken` must equal the `csrftoken` cookie,
 /// compared in constant time. Django's reasons, as DRF reports them.
-pub fn check_csrf(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or("null");
-        if !trusted_origin(state, headers, origin) {
-            return Err(failed(&format!(
-                "Origin checking failed - {origin} does not match any trusted origins."
-            )));
-        }
-    }
+///
+/// `authority` is the request URI's (HTTP/2's `:authority`, which replaces `Host` there).
+pub fn check_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    authority: Option<&str>,
+) -> Result<(), ApiError> {
+    check_origin(state, headers, authority)?;
     let Some(cookie) = request_cookie(headers, CSRF_COOKIE) else {
         return Err(failed("CSRF cookie not set."));
     };
@@ -141,9 +140,33 @@ pub fn check_csrf(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError>
     Ok(())
 }
 
+/// The `Origin` check alone: a request that carries one must come from a trusted origin. In
+/// cookie mode a login must pass it too, or another site could log the browser in as somebody
+/// else (login CSRF) by posting a form.
+pub fn check_origin(
+    state: &AppState,
+    headers: &HeaderMap,
+    authority: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("null");
+        if !trusted_origin(state, headers, authority, origin) {
+            return Err(failed(&format!(
+                "Origin checking failed - {origin} does not match any trusted origins."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether `origin` may send cookie-authenticated requests: the server's own (`scheme://` +
 /// the request's `Host`, which a browser sets to this server; or `public_url`), or listed.
-fn trusted_origin(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+fn trusted_origin(
+    state: &AppState,
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    origin: &str,
+) -> bool {
     let config = state.config();
     if config.keys.public_url.as_deref() == Some(origin) {
         return true;
@@ -157,7 +180,10 @@ fn trusted_origin(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
     {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(authority);
     let own_scheme = if config.server.tls.is_some() {
         "https://"
     } else {

@@ -1,7 +1,7 @@
 //! HTTP handlers: extract, call one service function, shape the response. No SQL, no crypto.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
@@ -79,22 +79,29 @@ pub(crate) fn origin(client: Option<Extension<ClientAddr>>, headers: &HeaderMap)
 pub async fn obtain_pair(
     State(state): State<AppState>,
     client: Option<Extension<ClientAddr>>,
+    uri: Uri,
     headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, ApiError> {
+    if state.config().browser.refresh_cookie.is_some() {
+        cookies::check_origin(&state, &headers, uri.authority().map(|a| a.as_str()))?;
+    }
     let login_field = state.config().users.username_field.as_str();
     let [username, password] = fields.strings([login_field, "password"])?;
     let origin = origin(client, &headers);
     let now = now();
     let pair = tokens::login_pair(&state, &username, password, &origin, now).await?;
+    Ok(pair_response(&state, &pair, now))
+}
+
+/// A fresh pair's answer: simplejwt's `{"refresh","access"}`; in cookie mode `{"access"}`, the
+/// refresh token only in its httpOnly cookie, and a new CSRF secret in a readable one for the
+/// page to send back in `X-CSRFToken`.
+fn pair_response(state: &AppState, pair: &jwtd_token::Pair, now: i64) -> Response {
     let Some(cookie) = &state.config().browser.refresh_cookie else {
-        return Ok(
-            Json(json!({ "refresh": pair.refresh.token, "access": pair.access.token }))
-                .into_response(),
-        );
+        return Json(json!({ "refresh": pair.refresh.token, "access": pair.access.token }))
+            .into_response();
     };
-    // Cookie mode: the refresh token only in an httpOnly cookie, and a fresh CSRF secret in a
-    // readable one for the page to send back in `X-CSRFToken`.
     let max_age = pair.refresh.expires_at - now;
     let mut response = Json(json!({ "access": pair.access.token })).into_response();
     let set = response.headers_mut();
@@ -106,7 +113,7 @@ pub async fn obtain_pair(
         header::SET_COOKIE,
         cookies::csrf_cookie(cookie, &cookies::new_csrf_token(), max_age),
     );
-    Ok(response)
+    response
 }
 
 /// Where a refresh or blacklist request's refresh token comes from.
@@ -122,6 +129,7 @@ enum Presented {
 /// the body has none, the cookie's, which must pass the CSRF check.
 fn presented_refresh(
     state: &AppState,
+    uri: &Uri,
     headers: &HeaderMap,
     fields: &Fields,
 ) -> Result<Presented, ApiError> {
@@ -133,7 +141,7 @@ fn presented_refresh(
             .as_ref()
             .map(|c| c.name.as_str());
         if let Some(token) = name.and_then(|name| cookies::request_cookie(headers, name)) {
-            cookies::check_csrf(state, headers)?;
+            cookies::check_csrf(state, headers, uri.authority().map(|a| a.as_str()))?;
             return Ok(Presented::Cookie(token));
         }
     }
@@ -197,10 +205,11 @@ fn presented_refresh(
 pub async fn refresh(
     State(state): State<AppState>,
     client: Option<Extension<ClientAddr>>,
+    uri: Uri,
     headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, ApiError> {
-    let presented = presented_refresh(&state, &headers, &fields)?;
+    let presented = presented_refresh(&state, &uri, &headers, &fields)?;
     let token = match &presented {
         Presented::Body(token) | Presented::Cookie(token) => token,
     };
@@ -216,13 +225,23 @@ pub async fn refresh(
         }
         return Ok(Json(Value::Object(body)).into_response());
     };
-    // Refreshed from the cookie: a rotated successor replaces it.
+    // Refreshed from the cookie: a rotated successor replaces it, and the CSRF cookie (the
+    // same secret) is renewed with it, so that it never expires before the refresh cookie.
     let mut response = Json(Value::Object(body)).into_response();
     if let Some(refresh) = refreshed.refresh {
-        response.headers_mut().append(
+        let max_age = refresh.expires_at - now;
+        let set = response.headers_mut();
+        set.append(
             header::SET_COOKIE,
-            cookies::refresh_cookie(cookie, &refresh.token, refresh.expires_at - now),
+            cookies::refresh_cookie(cookie, &refresh.token, max_age),
         );
+        if let Some(secret) = cookies::request_cookie(&headers, crate::config::browser::CSRF_COOKIE)
+        {
+            set.append(
+                header::SET_COOKIE,
+                cookies::csrf_cookie(cookie, &secret, max_age),
+            );
+        }
     }
     Ok(response)
 }
@@ -305,10 +324,11 @@ pub async fn verify(
 /// `POST /api/token/blacklist/`.
 pub async fn blacklist(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, ApiError> {
-    let presented = presented_refresh(&state, &headers, &fields)?;
+    let presented = presented_refresh(&state, &uri, &headers, &fields)?;
     let (Presented::Body(token) | Presented::Cookie(token)) = &presented;
     tokens::blacklist(&state, token, now()).await?;
     let mut response = Json(json!({})).into_response();
@@ -859,18 +879,18 @@ pub async fn change_password(
     client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     fields: Fields,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     if state.config().users.is_django() {
         return Err(ApiError::NotFound);
     }
     let [old_password, new_password] = fields.strings(["old_password", "new_password"])?;
     let origin = origin(client, &headers);
+    let now = now();
     let pair =
-        crate::sessions::change_password(&state, &user, old_password, new_password, &origin, now())
+        crate::sessions::change_password(&state, &user, old_password, new_password, &origin, now)
             .await?;
-    Ok(Json(
-        json!({ "refresh": pair.refresh.token, "access": pair.access.token }),
-    ))
+    // In cookie mode the new refresh token goes into the cookie, never into script's reach.
+    Ok(pair_response(&state, &pair, now))
 }
 
 #[utoipa::path(

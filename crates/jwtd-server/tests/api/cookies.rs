@@ -1138,3 +1138,91 @@ async fn another_cookie_with_non_ascii_bytes_does_not_hide_the_refresh_cookie() 
     }
     failures.assert_none();
 }
+
+// Review findings.
+
+/// A rotation renews the CSRF cookie (the same secret) with the refresh cookie, so that it
+/// never expires first and leaves the page unable to refresh.
+#[tokio::test]
+async fn a_rotation_renews_the_csrf_cookie_with_the_refresh_cookie() {
+    let app = spawn_app(&ROTATE).await;
+    app.create_user("alice", PASSWORD, true).await;
+    let browser = browser_login(&app, "alice").await;
+    let reply = refresh_as(&app, &browser).await;
+    reply.tokens(&["access"]);
+    let csrf = only_cookie(&reply, "csrftoken");
+    csrf.assert_attributes(&csrf_attributes("Strict", true, "86400"));
+    assert_eq!(csrf.value, browser.csrf, "the same secret, renewed");
+}
+
+/// Login CSRF: in cookie mode another site cannot log the browser in (as the attacker) by
+/// posting a form; the server's own origin and a listed one can.
+#[tokio::test]
+async fn a_login_from_a_foreign_origin_is_refused_in_cookie_mode() {
+    let mut vars = COOKIE.to_vec();
+    vars.push(("JWTD_CORS_ALLOWED_ORIGINS", APP_ORIGIN));
+    let app = spawn_app(&vars).await;
+    app.create_user("alice", PASSWORD, true).await;
+    let form = b"username=alice&password="
+        .iter()
+        .chain(PASSWORD.as_bytes())
+        .copied()
+        .collect::<Vec<u8>>();
+    let post = |origin: &'static str| {
+        let form = form.clone();
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                OBTAIN,
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Origin", origin),
+                ],
+                Some(form),
+            )
+            .await
+        }
+    };
+    let refused = post(EVIL).await;
+    refused.expect(403, &origin_failed(EVIL));
+    assert_no_set_cookie(&refused);
+    let listed = post(APP_ORIGIN).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(set_cookies(&listed).len(), 2);
+}
+
+/// In cookie mode a password change answers `{"access"}` and puts the new refresh token in the
+/// cookie, never in script's reach.
+#[tokio::test]
+async fn a_password_change_in_cookie_mode_keeps_the_refresh_token_in_the_cookie() {
+    let app = spawn_app(&COOKIE).await;
+    app.create_user("alice", PASSWORD, true).await;
+    let browser = browser_login(&app, "alice").await;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "old_password": PASSWORD,
+        "new_password": "a brand new password",
+    }))
+    .unwrap();
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/password/change/",
+            &[
+                ("Authorization", &format!("Bearer {}", browser.access)),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body),
+        )
+        .await;
+    reply.tokens(&["access"]);
+    let refresh = only_cookie(&reply, "refresh");
+    refresh.assert_attributes(&refresh_attributes("Strict", true, "/api/token/", "86400"));
+    let csrf = only_cookie(&reply, "csrftoken");
+    let fresh = Browser {
+        access: String::new(),
+        refresh: refresh.value,
+        csrf: csrf.value,
+    };
+    refresh_as(&app, &fresh).await.tokens(&["access"]);
+}
