@@ -1226,3 +1226,29 @@ async fn a_password_change_in_cookie_mode_keeps_the_refresh_token_in_the_cookie(
     };
     refresh_as(&app, &fresh).await.tokens(&["access"]);
 }
+
+/// Over HTTP/2 there is no `Host` header (the host is the `:authority` of the request): a
+/// same-origin cookie refresh is still recognised as the server's own.
+#[tokio::test]
+async fn over_http2_the_own_origin_is_the_requests_authority() {
+    let app = spawn_app(&COOKIE).await;
+    app.create_user("alice", PASSWORD, true).await;
+    let browser = browser_login(&app, "alice").await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let own = app.address.clone();
+    for (origin, status) in [(own.as_str(), 200), (EVIL, 403)] {
+        let response = h2
+            .post(format!("{}{REFRESH}", app.address))
+            .header("Cookie", browser.jar())
+            .header("X-CSRFToken", &browser.csrf)
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        assert_eq!(response.status(), status, "Origin: {origin}");
+    }
+}
