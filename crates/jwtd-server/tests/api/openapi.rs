@@ -22,9 +22,9 @@
 //!   a declared scheme;
 //! - every schema is valid JSON Schema 2020-12 (the meta-schema), and every example (of a schema,
 //!   a request body or a response) validates against its schema;
-//! - where Python's `openapi-spec-validator` is installed (it is on jwtd's machines), the
-//!   document validates against the official OpenAPI 3.1 JSON Schema too; elsewhere that one
-//!   check is skipped, with a note on standard error.
+//! - where Python's `openapi-spec-validator` is installed (`pip install openapi-spec-validator`;
+//!   `.ci/run` does not install it), the document validates against the official OpenAPI 3.1
+//!   JSON Schema too; elsewhere that one check is skipped, with a note on standard error.
 //!
 //! Not checked: that descriptions are accurate, that every error a handler can return is listed
 //! (the live requests cover one or more answers of each operation, not all of them), and, where
