@@ -55,20 +55,8 @@ pub(crate) fn origin(client: Option<Extension<ClientAddr>>, headers: &HeaderMap)
                 ("cookie_mode" = (value = json!({"access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."}))),
             )
         ),
-        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
-            body = doc::ValidationError,
-            examples(
-                ("missing" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
-                ("blank" = (value = json!({"username": ["This field may not be blank."]}))),
-                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
-                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
-            )
-        ),
-        (status = 401, description = "Unknown user, wrong password or inactive user, indistinguishably.",
-            body = doc::Detail,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
-            example = json!({"detail": "No active account found with the given credentials"})
-        ),
+        (status = 400, response = doc::LoginInvalid),
+        (status = 401, response = doc::BadCredentials),
         (status = 413, response = doc::PayloadTooLarge),
         (status = 415, response = doc::UnsupportedMediaType),
         (status = 429, response = doc::Throttled),
@@ -133,17 +121,12 @@ fn presented_refresh(
     headers: &HeaderMap,
     fields: &Fields,
 ) -> Result<Presented, ApiError> {
-    if state.config().browser.refresh_cookie.is_some() && !fields.has("refresh") {
-        let name = &state
-            .config()
-            .browser
-            .refresh_cookie
-            .as_ref()
-            .map(|c| c.name.as_str());
-        if let Some(token) = name.and_then(|name| cookies::request_cookie(headers, name)) {
-            cookies::check_csrf(state, headers, uri.authority().map(|a| a.as_str()))?;
-            return Ok(Presented::Cookie(token));
-        }
+    if let Some(cookie) = &state.config().browser.refresh_cookie
+        && !fields.has("refresh")
+        && let Some(token) = cookies::request_cookie(headers, &cookie.name)
+    {
+        cookies::check_csrf(state, headers, uri.authority().map(|a| a.as_str()))?;
+        return Ok(Presented::Cookie(token));
     }
     let [token] = fields.strings(["refresh"])?;
     Ok(Presented::Body(token))
@@ -359,20 +342,8 @@ pub async fn blacklist(
     )),
     responses(
         (status = 200, description = "Logged in.", body = doc::SlidingToken),
-        (status = 400, description = "DRF's field errors, or a body its parser could not read.",
-            body = doc::ValidationError,
-            examples(
-                ("missing" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
-                ("blank" = (value = json!({"username": ["This field may not be blank."]}))),
-                ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
-                ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
-            )
-        ),
-        (status = 401, description = "Unknown user, wrong password or inactive user, indistinguishably.",
-            body = doc::Detail,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
-            example = json!({"detail": "No active account found with the given credentials"})
-        ),
+        (status = 400, response = doc::LoginInvalid),
+        (status = 401, response = doc::BadCredentials),
         (status = 413, response = doc::PayloadTooLarge),
         (status = 415, response = doc::UnsupportedMediaType),
         (status = 429, response = doc::Throttled),

@@ -102,6 +102,8 @@ use crate::state::AppState;
             NotAuthenticated,
             CsrfFailed,
             NotFound,
+            LoginInvalid,
+            BadCredentials,
             PayloadTooLarge,
             UnsupportedMediaType,
             Throttled,
@@ -746,6 +748,28 @@ pub struct NotFound(pub Detail);
     example = json!({"detail": "Request body is too large."})
 )]
 pub struct PayloadTooLarge(pub Detail);
+
+/// A login's body failed DRF's field checks or could not be parsed (both login views).
+#[derive(ToResponse)]
+#[response(
+    description = "DRF's field errors, or a body its parser could not read.",
+    examples(
+        ("missing" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
+        ("blank" = (value = json!({"username": ["This field may not be blank."]}))),
+        ("not_an_object" = (value = json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}))),
+        ("parse_error" = (value = json!({"detail": "JSON parse error - Expecting value: line 1 column 1 (char 0)"}))),
+    )
+)]
+pub struct LoginInvalid(pub ValidationError);
+
+/// A login refused (both login views).
+#[derive(ToResponse)]
+#[response(
+    description = "Unknown user, wrong password or inactive user, indistinguishably.",
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+    example = json!({"detail": "No active account found with the given credentials"})
+)]
+pub struct BadCredentials(pub Detail);
 
 /// No parser for the body's `Content-Type`.
 #[derive(ToResponse)]

@@ -114,11 +114,7 @@ pub async fn revoke(state: &AppState, token: &str, now: i64) -> Result<(), Store
     match token_type(state, &decoded) {
         Some(TokenType::Access) => {
             // A token naming nobody authenticates nobody: nothing to revoke.
-            let owner = match Claimed::of(state, &decoded) {
-                Some(claimed) => claimed.user(state.store()).await?,
-                None => None,
-            };
-            match owner {
+            match Claimed::user_of(state, &decoded).await? {
                 Some(owner) => {
                     let access = jwtd_store::AccessRecord {
                         jti: jti.to_owned(),
@@ -142,22 +138,12 @@ pub async fn revoke(state: &AppState, token: &str, now: i64) -> Result<(), Store
             if let Some(session) = known.session {
                 state.store().end_session(&session.id, None, now).await?;
             }
-            let owner = match Claimed::of(state, &decoded) {
-                Some(claimed) => claimed.user(state.store()).await?.map(|user| user.id),
-                None => None,
-            };
-            let record = jwtd_store::TokenRecord {
-                jti: jti.to_owned(),
-                user_id: owner,
-                issued_at: decoded
-                    .claims()
-                    .get("iat")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(now),
-                expires_at,
-                token: token.to_owned(),
-            };
-            state.store().blacklist(&record, now).await.map(drop)
+            let owner = Claimed::user_of(state, &decoded).await?.map(|user| user.id);
+            // `jti` and `exp` are there (checked above), so the record is always made.
+            match tokens::record_of(&decoded, token, owner, now) {
+                Ok(record) => state.store().blacklist(&record, now).await.map(drop),
+                Err(_) => Ok(()),
+            }
         }
         None => Ok(()),
     }
@@ -188,10 +174,7 @@ pub async fn introspect(state: &AppState, token: &str, now: i64) -> Result<Value
     if decoded.check(Some(token_type)).is_err() {
         return Ok(inactive());
     }
-    let Some(claimed) = Claimed::of(state, &decoded) else {
-        return Ok(inactive());
-    };
-    let Some(user) = claimed.user(state.store()).await? else {
+    let Some(user) = Claimed::user_of(state, &decoded).await? else {
         return Ok(inactive());
     };
     if (state.config().auth.check_user_is_active && !user.is_active)

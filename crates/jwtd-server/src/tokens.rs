@@ -193,7 +193,7 @@ fn record(issued: &Issued, user_id: Option<i64>) -> TokenRecord {
     }
 }
 
-fn record_of(
+pub(crate) fn record_of(
     decoded: &Decoded,
     token: &str,
     owner: Option<UserId>,
@@ -371,6 +371,17 @@ impl Claimed {
                 .user_id_text(&state.config().tokens.policy.claims.user_id)
                 .filter(|text| kind.parses(text))
                 .map(Claimed::Value),
+        }
+    }
+
+    /// The user `decoded` names, if it names one that exists (no usable claim: nobody).
+    pub(crate) async fn user_of(
+        state: &AppState,
+        decoded: &Decoded,
+    ) -> Result<Option<User>, StoreError> {
+        match Claimed::of(state, decoded) {
+            Some(claimed) => claimed.user(state.store()).await,
+            None => Ok(None),
         }
     }
 
@@ -709,8 +720,7 @@ pub async fn verify(state: &AppState, token: &str, now: i64) -> Result<(), Refre
     // refused here as it is on a protected endpoint. (A token naming no user passes, as in
     // simplejwt, whose verify view never reads the user.)
     if decoded.check(Some(TokenType::Refresh)).is_err()
-        && let Some(claimed) = Claimed::of(state, &decoded)
-        && let Some(user) = claimed.user(state.store()).await?
+        && let Some(user) = Claimed::user_of(state, &decoded).await?
         && access_revoked(state, &decoded, &user).await?
     {
         return Err(TokenError::Blacklisted.into());
@@ -747,10 +757,7 @@ async fn decode_checked(
 pub async fn blacklist(state: &AppState, token: &str, now: i64) -> Result<(), RefreshError> {
     let decoded = decode_revocable(state, token, TokenType::Refresh, now).await?;
     // As simplejwt's `blacklist()`: the outstanding row names the user when one has the claim.
-    let owner = match Claimed::of(state, &decoded) {
-        Some(claimed) => claimed.user(state.store()).await?.map(|user| user.id),
-        None => None,
-    };
+    let owner = Claimed::user_of(state, &decoded).await?.map(|user| user.id);
     match state
         .store()
         .blacklist(&record_of(&decoded, token, owner, now)?, now)
